@@ -1,0 +1,314 @@
+package io.inferencefleet.paddle;
+
+import java.lang.ref.Cleaner;
+import java.nio.Buffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One Paddle Inference predictor, with zero-copy float32 input.
+ *
+ * <h2>Usage</h2>
+ * <pre>{@code
+ * try (Predictor predictor = Predictor.create(config)) {
+ *     float[] probabilities = new float[1000];
+ *     predictor.run(tensorAddress, tensorBytes, 1, 3, 224, 224);  // Paddle reads the memory in place
+ *     predictor.copyOutput(0, probabilities);
+ * }
+ * }</pre>
+ *
+ * <h2>Threading contract</h2>
+ * A predictor is single-owner: one thread uses it at a time, and that thread also closes it.
+ * For parallelism give every thread its own predictor: create one, then let each other thread call
+ * {@link #cloneSharingWeights()} <em>on that thread</em>. Clones share the weights (no extra copy of
+ * the parameters) and are independent otherwise; closing one never affects the others.
+ * Paddle's CPU math threads are started when a predictor is created or cloned and inherit the CPU
+ * affinity of the creating thread, so pin a thread <em>before</em> it creates or clones its
+ * predictor and all of that predictor's threads stay on the pinned CPUs.
+ *
+ * <h2>Zero-copy input</h2>
+ * {@link #setInput(int, long, long, int...)} hands Paddle the address of caller-owned memory.
+ * Paddle reads it during {@link #run()} without copying it; the memory must stay valid and
+ * unchanged until {@code run()} returns, and may be reused or released afterwards.
+ *
+ * <h2>Errors</h2>
+ * Invalid arguments are rejected in Java with {@link IllegalArgumentException} before Paddle sees
+ * them. Failures inside Paddle arrive as {@link PaddleException} with Paddle's message; the
+ * predictor stays usable after a failed {@code run()}. Any method but {@link #close()} throws
+ * {@link IllegalStateException} once the predictor is closed; {@code close()} is idempotent.
+ */
+public final class Predictor implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Predictor.class);
+    private static final Cleaner CLEANER = Cleaner.create(runnable -> {
+        Thread thread = new Thread(runnable, "paddle-predictor-cleaner");
+        thread.setDaemon(true);
+        return thread;
+    });
+
+    private final PredictorConfig config;
+    private final NativeHandle handle;
+    private final Cleaner.Cleanable cleanable;
+    private final List<TensorSpec> inputs;
+    private final List<TensorSpec> outputs;
+
+    private Predictor(PredictorConfig config, long rawHandle) {
+        this.config = config;
+        this.handle = new NativeHandle(rawHandle);
+        this.cleanable = CLEANER.register(this, handle);
+        try {
+            this.inputs = describeInputs(rawHandle);
+            this.outputs = describeOutputs(rawHandle);
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /**
+     * Validates the model files in Java (a malformed {@code .pdmodel} would crash Paddle itself),
+     * then loads the model.
+     *
+     * @throws PaddleException when the files are missing or invalid, or Paddle cannot load them
+     */
+    public static Predictor create(PredictorConfig config) {
+        ModelPreflight.check(config.modelFile(), config.paramsFile());
+        NativeLibrary.ensureLoaded();
+        long rawHandle = PaddleNative.createPredictor(
+                config.modelFile().toAbsolutePath().toString(), config.paramsFile().toAbsolutePath().toString(),
+                config.mathThreads(), config.irOptim(), config.memoryOptim(), config.quietLogging());
+        return new Predictor(config, rawHandle);
+    }
+
+    /** Paddle Inference's version string; loads the native libraries if needed. */
+    public static String paddleVersion() {
+        return NativeLibrary.ensureLoaded();
+    }
+
+    /**
+     * A new predictor over the same weights, for use by the calling thread (see the threading
+     * contract above: clone on the thread that will use the clone).
+     */
+    public Predictor cloneSharingWeights() {
+        long rawHandle = PaddleNative.clonePredictor(handle.get());
+        return new Predictor(config, rawHandle);
+    }
+
+    public PredictorConfig config() {
+        return config;
+    }
+
+    /** Inputs in Paddle's order, with Paddle's declared shapes. */
+    public List<TensorSpec> inputs() {
+        return inputs;
+    }
+
+    /** Outputs in Paddle's order; their shapes are known after {@link #run()} ({@link #outputShape(int)}). */
+    public List<TensorSpec> outputs() {
+        return outputs;
+    }
+
+    /**
+     * Points input {@code index} at {@code lengthBytes} bytes of float32 data at {@code address},
+     * laid out densely in {@code shape} (NCHW for images). Nothing is copied.
+     *
+     * @throws IllegalArgumentException if the shape does not fit the model's declared input shape,
+     *     or the memory is smaller than the shape needs, or the address is null or misaligned
+     */
+    public void setInput(int index, long address, long lengthBytes, int... shape) {
+        long raw = handle.get();
+        checkInput(index, address, lengthBytes, shape);
+        PaddleNative.shareInput(raw, index, address, shape);
+    }
+
+    /** Like {@link #setInput(int, long, long, int...)} for a direct buffer, from its position. */
+    public void setInput(int index, FloatBuffer direct, int... shape) {
+        long address = addressOf(direct);
+        setInput(index, address, (long) direct.remaining() * Float.BYTES, shape);
+    }
+
+    /** Runs the model on the inputs set since creation. The predictor stays usable if this throws. */
+    public void run() {
+        PaddleNative.run(handle.get());
+    }
+
+    /** Sets input 0 and runs: the common case of a single-input model. */
+    public void run(long address, long lengthBytes, int... shape) {
+        setInput(0, address, lengthBytes, shape);
+        run();
+    }
+
+    /** The shape of output {@code index} as produced by the last {@link #run()}. */
+    public int[] outputShape(int index) {
+        long raw = handle.get();
+        checkIndex(index, outputs.size(), "output");
+        return PaddleNative.outputShape(raw, index);
+    }
+
+    /**
+     * Copies output {@code index} of the last run into {@code destination} from element 0.
+     *
+     * @return the number of floats written
+     * @throws IllegalArgumentException if {@code destination} is too small, naming the size needed
+     */
+    public int copyOutput(int index, float[] destination) {
+        long raw = handle.get();
+        checkIndex(index, outputs.size(), "output");
+        long copied = PaddleNative.copyOutputToArray(raw, index, destination);
+        return (int) checkCopied(index, copied, destination.length);
+    }
+
+    /**
+     * Copies output {@code index} of the last run to native memory at {@code address}.
+     *
+     * @return the number of floats written
+     */
+    public long copyOutput(int index, long address, long capacityBytes) {
+        long raw = handle.get();
+        checkIndex(index, outputs.size(), "output");
+        checkAddress(address, "output destination");
+        long capacityFloats = capacityBytes / Float.BYTES;
+        return checkCopied(index, PaddleNative.copyOutputToAddress(raw, index, address, capacityFloats),
+                capacityFloats);
+    }
+
+    /** Copies output {@code index} of the last run into a direct buffer, from its position. */
+    public int copyOutput(int index, FloatBuffer direct) {
+        long written = copyOutput(index, addressOf(direct), (long) direct.remaining() * Float.BYTES);
+        return (int) written;
+    }
+
+    /** Asks Paddle to release cached intermediate memory; returns the bytes released. */
+    public long tryShrinkMemory() {
+        return PaddleNative.tryShrinkMemory(handle.get());
+    }
+
+    public boolean isClosed() {
+        return handle.isClosed();
+    }
+
+    /** Releases the native predictor. Idempotent; clones are unaffected. */
+    @Override
+    public void close() {
+        handle.closedExplicitly = true;
+        cleanable.clean();
+    }
+
+    @Override
+    public String toString() {
+        return "Predictor{" + (isClosed() ? "closed, " : "") + "inputs=" + inputs + ", outputs=" + outputs
+                + ", " + config + '}';
+    }
+
+    private void checkInput(int index, long address, long lengthBytes, int[] shape) {
+        checkIndex(index, inputs.size(), "input");
+        checkAddress(address, "input");
+        TensorSpec spec = inputs.get(index);
+        if (spec.rank() != 0 && shape.length != spec.rank()) {
+            throw new IllegalArgumentException("Input '" + spec.name() + "' has rank " + spec.rank() + " "
+                    + spec + ", got shape " + java.util.Arrays.toString(shape));
+        }
+        long elements = 1;
+        for (int axis = 0; axis < shape.length; axis++) {
+            if (shape[axis] <= 0) {
+                throw new IllegalArgumentException("Input '" + spec.name() + "' dimension " + axis
+                        + " must be positive, got shape " + java.util.Arrays.toString(shape));
+            }
+            if (spec.rank() != 0 && spec.dim(axis) >= 0 && spec.dim(axis) != shape[axis]) {
+                throw new IllegalArgumentException("Input '" + spec.name() + "' dimension " + axis
+                        + " is declared " + spec.dim(axis) + " by the model " + spec + ", got shape "
+                        + java.util.Arrays.toString(shape));
+            }
+            elements *= shape[axis];
+        }
+        if (elements * Float.BYTES > lengthBytes) {
+            throw new IllegalArgumentException("Input '" + spec.name() + "' of shape "
+                    + java.util.Arrays.toString(shape) + " needs " + elements * Float.BYTES
+                    + " bytes of float32, memory holds " + lengthBytes);
+        }
+    }
+
+    private static void checkIndex(int index, int count, String what) {
+        if (index < 0 || index >= count) {
+            throw new IllegalArgumentException("No " + what + " " + index + ": the model has " + count);
+        }
+    }
+
+    private static void checkAddress(long address, String what) {
+        if (address == 0 || (address & (Float.BYTES - 1)) != 0) {
+            throw new IllegalArgumentException("The " + what + " address 0x" + Long.toHexString(address)
+                    + " must be non-null and 4-byte aligned");
+        }
+    }
+
+    private long checkCopied(int index, long copied, long capacityFloats) {
+        if (copied < 0) {
+            throw new IllegalArgumentException("Output '" + outputs.get(index).name() + "' has " + -copied
+                    + " floats, the destination holds " + capacityFloats);
+        }
+        return copied;
+    }
+
+    private static long addressOf(FloatBuffer buffer) {
+        if (!buffer.isDirect() || buffer.order() != ByteOrder.nativeOrder()) {
+            throw new IllegalArgumentException("Expected a direct FloatBuffer in native byte order, got " + buffer);
+        }
+        return PaddleNative.directBufferAddress(buffer) + (long) buffer.position() * Float.BYTES;
+    }
+
+    private static List<TensorSpec> describeInputs(long raw) {
+        String[] names = PaddleNative.inputNames(raw);
+        List<TensorSpec> specs = new ArrayList<>(names.length);
+        for (int i = 0; i < names.length; i++) {
+            specs.add(new TensorSpec(names[i], PaddleNative.inputShape(raw, i)));
+        }
+        return Collections.unmodifiableList(specs);
+    }
+
+    private static List<TensorSpec> describeOutputs(long raw) {
+        String[] names = PaddleNative.outputNames(raw);
+        List<TensorSpec> specs = new ArrayList<>(names.length);
+        for (String name : names) {
+            specs.add(new TensorSpec(name, new long[0]));
+        }
+        return Collections.unmodifiableList(specs);
+    }
+
+    /** The native handle, shared with the Cleaner; it must not reference the Predictor. */
+    private static final class NativeHandle implements Runnable {
+        private final AtomicLong raw;
+        private volatile boolean closedExplicitly;
+
+        NativeHandle(long raw) {
+            this.raw = new AtomicLong(raw);
+        }
+
+        long get() {
+            long value = raw.get();
+            if (value == 0) {
+                throw new IllegalStateException("Predictor is closed");
+            }
+            return value;
+        }
+
+        boolean isClosed() {
+            return raw.get() == 0;
+        }
+
+        @Override
+        public void run() {
+            long value = raw.getAndSet(0);
+            if (value != 0) {
+                if (!closedExplicitly) {
+                    LOG.warn("event=predictor_leaked action=closed_by_cleaner hint=\"close() every Predictor\"");
+                }
+                PaddleNative.destroyPredictor(value);
+            }
+        }
+    }
+}
