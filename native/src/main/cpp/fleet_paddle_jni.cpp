@@ -167,24 +167,6 @@ Java_io_inferencefleet_paddle_PaddleNative_outputNames(JNIEnv* env, jclass, jlon
   return toJavaStrings(env, handleOf(handle)->output_names);
 }
 
-JNIEXPORT jlongArray JNICALL Java_io_inferencefleet_paddle_PaddleNative_inputShape(JNIEnv* env,
-                                                                                   jclass,
-                                                                                   jlong handle,
-                                                                                   jint index) {
-  std::vector<int64_t> dims;
-  guarded(env, "reading Paddle input shape", [&] {
-    PredictorHandle* h = handleOf(handle);
-    auto shapes = h->predictor->predictor_->GetInputTensorShape();
-    dims = shapes.at(h->input_names.at(static_cast<std::size_t>(index)));
-  });
-  if (env->ExceptionCheck()) return nullptr;
-  jlongArray result = env->NewLongArray(static_cast<jsize>(dims.size()));
-  if (result == nullptr) return nullptr;
-  std::vector<jlong> values(dims.begin(), dims.end());
-  env->SetLongArrayRegion(result, 0, static_cast<jsize>(values.size()), values.data());
-  return result;
-}
-
 JNIEXPORT void JNICALL Java_io_inferencefleet_paddle_PaddleNative_shareInput(
     JNIEnv* env, jclass, jlong handle, jint index, jlong address, jintArray shape) {
   const jsize rank = env->GetArrayLength(shape);

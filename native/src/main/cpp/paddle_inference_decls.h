@@ -15,7 +15,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,15 +25,15 @@ class IoBinding;  // only held through a weak_ptr inside paddle_infer::Tensor
 
 namespace paddle {
 
-// The predictor interface behind paddle_infer::Predictor. We never call most of its virtual
-// functions, but the slots must be declared in Paddle's vtable order so that the destructor (the
-// last two slots) and GetInputTensorShape land where Paddle put them. The placeholder slots are
-// never called.
+// The predictor interface behind paddle_infer::Predictor. We call none of its virtual functions
+// directly, but paddle_infer::Predictor's inline destructor deletes it through the vtable, so the
+// slots are declared in Paddle's order to put the destructor (the last two slots) where Paddle put
+// it. The placeholder slots are never called.
 class PaddlePredictor {
  public:
   virtual void vtableSlot0Run() = 0;
   virtual void vtableSlot1GetInputNames() = 0;
-  virtual std::map<std::string, std::vector<int64_t>> GetInputTensorShape() = 0;
+  virtual void vtableSlot2GetInputTensorShape() = 0;
   virtual void vtableSlot3GetOutputNames() = 0;
   virtual void vtableSlot4GetInputTensor() = 0;
   virtual void vtableSlot5GetOutputTensor() = 0;
@@ -136,8 +135,7 @@ class Predictor {
   std::unique_ptr<Predictor> Clone();
   uint64_t TryShrinkMemory();
 
-  // Private in Paddle's header; public here so the shim can reach GetInputTensorShape, which
-  // paddle_infer::Predictor does not forward. Layout is the same.
+ private:
   std::unique_ptr<paddle::PaddlePredictor> predictor_;
 };
 static_assert(sizeof(Predictor) == 8, "paddle_infer::Predictor layout differs from Paddle 2.3.2");

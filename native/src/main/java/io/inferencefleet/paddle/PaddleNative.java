@@ -28,9 +28,6 @@ final class PaddleNative {
 
     static native String[] outputNames(long handle);
 
-    /** Paddle's declared shape of input {@code index}; -1 marks a dynamic dimension. */
-    static native long[] inputShape(long handle, int index);
-
     /** Points input {@code index} at {@code address} (float32, the given shape) without copying. */
     static native void shareInput(long handle, int index, long address, int[] shape);
 

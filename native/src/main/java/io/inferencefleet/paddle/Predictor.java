@@ -1,7 +1,11 @@
 package io.inferencefleet.paddle;
 
+import io.inferencefleet.paddle.model.ModelInfo;
+import io.inferencefleet.paddle.model.ModelReader;
+import io.inferencefleet.paddle.model.ParamsFile;
+import io.inferencefleet.paddle.model.TensorSpec;
+import io.inferencefleet.paddle.model.proto.FrameworkProto.VarType;
 import java.lang.ref.Cleaner;
-import java.nio.Buffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
 import java.util.ArrayList;
@@ -52,18 +56,20 @@ public final class Predictor implements AutoCloseable {
     });
 
     private final PredictorConfig config;
+    private final ModelInfo model;
     private final NativeHandle handle;
     private final Cleaner.Cleanable cleanable;
     private final List<TensorSpec> inputs;
     private final List<TensorSpec> outputs;
 
-    private Predictor(PredictorConfig config, long rawHandle) {
+    private Predictor(PredictorConfig config, ModelInfo model, long rawHandle) {
         this.config = config;
+        this.model = model;
         this.handle = new NativeHandle(rawHandle);
         this.cleanable = CLEANER.register(this, handle);
         try {
-            this.inputs = describeInputs(rawHandle);
-            this.outputs = describeOutputs(rawHandle);
+            this.inputs = describe(PaddleNative.inputNames(rawHandle), model.feeds());
+            this.outputs = describe(PaddleNative.outputNames(rawHandle), model.fetches());
         } catch (RuntimeException e) {
             close();
             throw e;
@@ -77,12 +83,13 @@ public final class Predictor implements AutoCloseable {
      * @throws PaddleException when the files are missing or invalid, or Paddle cannot load them
      */
     public static Predictor create(PredictorConfig config) {
-        ModelPreflight.check(config.modelFile(), config.paramsFile());
+        ModelInfo model = ModelReader.read(config.modelFile());
+        ParamsFile.validate(config.paramsFile(), model);
         NativeLibrary.ensureLoaded();
         long rawHandle = PaddleNative.createPredictor(
                 config.modelFile().toAbsolutePath().toString(), config.paramsFile().toAbsolutePath().toString(),
                 config.mathThreads(), config.irOptim(), config.memoryOptim(), config.quietLogging());
-        return new Predictor(config, rawHandle);
+        return new Predictor(config, model, rawHandle);
     }
 
     /** Paddle Inference's version string; loads the native libraries if needed. */
@@ -96,19 +103,24 @@ public final class Predictor implements AutoCloseable {
      */
     public Predictor cloneSharingWeights() {
         long rawHandle = PaddleNative.clonePredictor(handle.get());
-        return new Predictor(config, rawHandle);
+        return new Predictor(config, model, rawHandle);
     }
 
     public PredictorConfig config() {
         return config;
     }
 
-    /** Inputs in Paddle's order, with Paddle's declared shapes. */
+    /** The validated program this predictor runs (feeds, fetches, ops, parameters). */
+    public ModelInfo model() {
+        return model;
+    }
+
+    /** Inputs in Paddle's order, with the shapes the model declares. */
     public List<TensorSpec> inputs() {
         return inputs;
     }
 
-    /** Outputs in Paddle's order; their shapes are known after {@link #run()} ({@link #outputShape(int)}). */
+    /** Outputs in Paddle's order, with declared shapes; actual shapes after a run: {@link #outputShape(int)}. */
     public List<TensorSpec> outputs() {
         return outputs;
     }
@@ -209,7 +221,11 @@ public final class Predictor implements AutoCloseable {
         checkIndex(index, inputs.size(), "input");
         checkAddress(address, "input");
         TensorSpec spec = inputs.get(index);
-        if (spec.rank() != 0 && shape.length != spec.rank()) {
+        if (spec.dataType() != VarType.Type.FP32) {
+            throw new IllegalArgumentException("Input '" + spec.name() + "' is " + spec.dataType()
+                    + "; this binding feeds float32 inputs only");
+        }
+        if (shape.length != spec.rank()) {
             throw new IllegalArgumentException("Input '" + spec.name() + "' has rank " + spec.rank() + " "
                     + spec + ", got shape " + java.util.Arrays.toString(shape));
         }
@@ -219,7 +235,7 @@ public final class Predictor implements AutoCloseable {
                 throw new IllegalArgumentException("Input '" + spec.name() + "' dimension " + axis
                         + " must be positive, got shape " + java.util.Arrays.toString(shape));
             }
-            if (spec.rank() != 0 && spec.dim(axis) >= 0 && spec.dim(axis) != shape[axis]) {
+            if (spec.dim(axis) >= 0 && spec.dim(axis) != shape[axis]) {
                 throw new IllegalArgumentException("Input '" + spec.name() + "' dimension " + axis
                         + " is declared " + spec.dim(axis) + " by the model " + spec + ", got shape "
                         + java.util.Arrays.toString(shape));
@@ -261,20 +277,13 @@ public final class Predictor implements AutoCloseable {
         return PaddleNative.directBufferAddress(buffer) + (long) buffer.position() * Float.BYTES;
     }
 
-    private static List<TensorSpec> describeInputs(long raw) {
-        String[] names = PaddleNative.inputNames(raw);
-        List<TensorSpec> specs = new ArrayList<>(names.length);
-        for (int i = 0; i < names.length; i++) {
-            specs.add(new TensorSpec(names[i], PaddleNative.inputShape(raw, i)));
-        }
-        return Collections.unmodifiableList(specs);
-    }
-
-    private static List<TensorSpec> describeOutputs(long raw) {
-        String[] names = PaddleNative.outputNames(raw);
-        List<TensorSpec> specs = new ArrayList<>(names.length);
-        for (String name : names) {
-            specs.add(new TensorSpec(name, new long[0]));
+    /** Paddle's names, in Paddle's order, with the declarations the validated program gives them. */
+    private static List<TensorSpec> describe(String[] paddleNames, List<TensorSpec> declared) {
+        List<TensorSpec> specs = new ArrayList<>(paddleNames.length);
+        for (String name : paddleNames) {
+            specs.add(declared.stream().filter(spec -> spec.name().equals(name)).findFirst()
+                    .orElseThrow(() -> new PaddleException("Paddle reports tensor '" + name
+                            + "' that the program does not declare as feed or fetch: " + declared)));
         }
         return Collections.unmodifiableList(specs);
     }

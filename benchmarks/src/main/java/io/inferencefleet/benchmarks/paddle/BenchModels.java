@@ -2,8 +2,8 @@ package io.inferencefleet.benchmarks.paddle;
 
 import io.inferencefleet.paddle.Predictor;
 import io.inferencefleet.paddle.PredictorConfig;
-import io.inferencefleet.paddle.TensorSpec;
-import io.inferencefleet.paddle.model.BuiltinModels;
+import io.inferencefleet.paddle.model.TensorSpec;
+import io.inferencefleet.paddle.model.synthetic.BuiltinModels;
 import io.inferencefleet.paddle.model.ModelFiles;
 import java.io.IOException;
 import java.io.UncheckedIOException;
