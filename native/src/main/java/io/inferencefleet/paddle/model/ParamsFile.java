@@ -86,19 +86,19 @@ public final class ParamsFile {
      */
     public static Map<String, float[]> read(Path params, ModelInfo model) {
         Map<String, float[]> values = new LinkedHashMap<>();
+        // One staging buffer for the whole file: a direct buffer per tensor would pin memory until GC.
+        ByteBuffer buf = ByteBuffer.allocateDirect(IO_BUFFER_BYTES).order(ByteOrder.LITTLE_ENDIAN);
         walk(params, model, (spec, ch, offset, bytes) -> {
             if (spec.dataType() != VarType.Type.FP32) {
                 throw new InvalidModelException(params, "parameter '" + spec.name() + "' is " + spec.dataType()
                         + "; only FP32 parameters can be read");
             }
             float[] data = new float[Math.toIntExact(bytes / Float.BYTES)];
-            ByteBuffer buf = ByteBuffer.allocateDirect(Math.toIntExact(Math.min(bytes, IO_BUFFER_BYTES)))
-                    .order(ByteOrder.LITTLE_ENDIAN);
             long pos = offset;
             int filled = 0;
             while (filled < data.length) {
                 buf.clear();
-                buf.limit(Math.toIntExact(Math.min(buf.capacity(), (long) (data.length - filled) * Float.BYTES)));
+                buf.limit((int) Math.min(buf.capacity(), (long) (data.length - filled) * Float.BYTES));
                 while (buf.hasRemaining()) {
                     int n = ch.read(buf, pos);
                     if (n < 0) {

@@ -58,10 +58,8 @@ public final class ProgramBuilder {
 
     /** Declares an input of shape {@code [-1, chw...]} fed by a {@code feed} op. */
     public String input(String name, long... perSampleDims) {
-        long[] d = withBatch(perSampleDims);
-        declare(name, d, false);
-        block.setVars(block.getVarsCount() - 1, block.getVars(block.getVarsCount() - 1).toBuilder()
-                .setNeedCheckFeed(true));
+        // need_check_feed makes Paddle verify the fed tensor against these dims, as exported models do.
+        declare(name, withBatch(perSampleDims), false, true);
         block.addOps(new OpBuilder("feed").in("X", FEED_HOLDER).out("Out", name).attr("col", feedCount++).build());
         return name;
     }
@@ -220,24 +218,24 @@ public final class ProgramBuilder {
     }
 
     private String parameter(String name, ParamRole role, int fanIn, long... shape) {
-        declare(name, shape, true);
+        declare(name, shape, true, false);
         parameters.add(new FloatTensor(name, shape, weights.values(name, role, shape.clone(), fanIn)));
         return name;
     }
 
     private String temp(String layer, int index, long... shape) {
         String name = layer + ".tmp_" + index;
-        declare(name, shape, false);
+        declare(name, shape, false, false);
         return name;
     }
 
-    private void declare(String name, long[] shape, boolean persistable) {
+    private void declare(String name, long[] shape, boolean persistable, boolean needCheckFeed) {
         if (dims.putIfAbsent(name, shape.clone()) != null) {
             throw new IllegalArgumentException("variable " + name + " already declared");
         }
         VarType.TensorDesc.Builder desc = VarType.TensorDesc.newBuilder().setDataType(VarType.Type.FP32);
         Arrays.stream(shape).forEach(desc::addDims);
-        block.addVars(VarDesc.newBuilder().setName(name).setPersistable(persistable)
+        block.addVars(VarDesc.newBuilder().setName(name).setPersistable(persistable).setNeedCheckFeed(needCheckFeed)
                 .setType(VarType.newBuilder().setType(VarType.Type.LOD_TENSOR)
                         .setLodTensor(VarType.LoDTensorDesc.newBuilder().setTensor(desc))));
     }
