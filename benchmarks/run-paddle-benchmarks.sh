@@ -8,6 +8,5 @@ if [ ! -f benchmarks/target/benchmarks.jar ] || [ -n "${REBUILD:-}" ]; then
   mvn -q -pl benchmarks -am package -DskipTests
 fi
 mkdir -p benchmarks/results
-export OPENBLAS_NUM_THREADS=1 GLOG_minloglevel=3
 exec java @jvm.options -cp benchmarks/target/benchmarks.jar \
   io.inferencefleet.benchmarks.paddle.PaddleBenchmarkSuite "${1:-3}"

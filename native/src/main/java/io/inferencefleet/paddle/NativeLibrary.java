@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  *       {@value #LIB_DIR_ENV} (a user's own build of the shim and Paddle libraries);
  *   <li>the libraries packaged in this jar, extracted once into a versioned cache directory
  *       ({@value #CACHE_DIR_PROPERTY}, else {@code $XDG_CACHE_HOME} or {@code ~/.cache}, then
- *       {@code inference-fleet/native/paddle-<version>-<shim hash>}), falling back to the temp
+ *       {@code inference-fleet/native/paddle-<version>-<hash of our libraries>}), falling back to the temp
  *       directory when that is not writable. Files are written to a temporary name and moved into
  *       place, so concurrent first starts of several workers never see a half-written library.
  * </ol>
@@ -35,11 +35,14 @@ final class NativeLibrary {
     static final String LIB_DIR_ENV = "FLEET_PADDLE_LIB_DIR";
     static final String CACHE_DIR_PROPERTY = "fleet.native.cacheDir";
     static final String SHIM = "libfleet_paddle_jni.so";
+    /** Sets environment defaults for Paddle's OpenBLAS and glog; must load before the shim. */
+    static final String ENV_PRELOAD = "libfleet_paddle_env.so";
 
     private static final String RESOURCE_DIR = "/io/inferencefleet/paddle/native/linux-x86_64/";
     private static final Logger LOG = LoggerFactory.getLogger(NativeLibrary.class);
 
     private static String paddleVersion;
+    private static String environmentApplied = "";
 
     private NativeLibrary() {}
 
@@ -49,8 +52,9 @@ final class NativeLibrary {
             long start = System.nanoTime();
             Path loadedFrom = load();
             paddleVersion = PaddleNative.initialize().trim();
-            LOG.info("event=paddle_loaded dir={} ms={} version=\"{}\"", loadedFrom,
-                    (System.nanoTime() - start) / 1_000_000, paddleVersion.replace('\n', ' '));
+            LOG.info("event=paddle_loaded dir={} ms={} env_defaults=\"{}\" version=\"{}\"", loadedFrom,
+                    (System.nanoTime() - start) / 1_000_000, environmentApplied,
+                    paddleVersion.replace('\n', ' '));
         }
         return paddleVersion;
     }
@@ -74,7 +78,7 @@ final class NativeLibrary {
         Properties manifest = packagedManifest(tried);
         if (manifest != null) {
             String dirName = "paddle-" + manifest.getProperty("paddle.version") + "-"
-                    + manifest.getProperty("shim.sha256").substring(0, 12);
+                    + manifest.getProperty("native.sha256").substring(0, 12);
             for (Path root : cacheRoots()) {
                 Path dir = root.resolve(dirName);
                 try {
@@ -98,6 +102,14 @@ final class NativeLibrary {
             return false;
         }
         try {
+            Path preload = dir.resolve(ENV_PRELOAD).toAbsolutePath();
+            if (Files.isRegularFile(preload)) {
+                System.load(preload.toString());
+                environmentApplied = PaddleNative.prepareEnvironment();
+            } else {
+                LOG.warn("event=paddle_env_preload_missing path={} effect=\"OpenBLAS and glog use their own defaults\"",
+                        preload);
+            }
             System.load(shim.toString());
             return true;
         } catch (UnsatisfiedLinkError e) {

@@ -10,6 +10,12 @@ import java.nio.Buffer;
 final class PaddleNative {
     private PaddleNative() {}
 
+    /**
+     * Sets the environment defaults Paddle's OpenBLAS and glog read while loading (implemented in
+     * {@code libfleet_paddle_env.so}, loaded before the shim). Returns what was set.
+     */
+    static native String prepareEnvironment();
+
     /** Does nothing; measures the cost of crossing the JNI boundary. */
     static native void noop();
 

@@ -31,10 +31,16 @@ import org.slf4j.LoggerFactory;
  * A predictor is single-owner: one thread uses it at a time, and that thread also closes it.
  * For parallelism give every thread its own predictor: create one, then let each other thread call
  * {@link #cloneSharingWeights()} <em>on that thread</em>. Clones share the weights (no extra copy of
- * the parameters) and are independent otherwise; closing one never affects the others.
+ * the parameters) and are independent otherwise; closing one never affects the others. Creating
+ * and closing clones of one family is serialised internally (Paddle does not lock the shared
+ * weights' scope), so it is safe from any thread but not a hot-path operation.
  * Paddle's CPU math threads are started when a predictor is created or cloned and inherit the CPU
  * affinity of the creating thread, so pin a thread <em>before</em> it creates or clones its
- * predictor and all of that predictor's threads stay on the pinned CPUs.
+ * predictor and all of that predictor's threads stay on the pinned CPUs. The math-thread pool
+ * (OpenBLAS) is process-wide: threads are added when a predictor asks for more than exist and are
+ * then shared by every predictor of the process. Hence one worker process per NUMA node. Loading
+ * the library starts no math thread of its own: the binding sets {@code OPENBLAS_NUM_THREADS=1}
+ * before Paddle loads unless the user set it (see {@code fleet_paddle_env.cpp}).
  *
  * <h2>Zero-copy input</h2>
  * {@link #setInput(int, long, long, int...)} hands Paddle the address of caller-owned memory.
@@ -62,10 +68,10 @@ public final class Predictor implements AutoCloseable {
     private final List<TensorSpec> inputs;
     private final List<TensorSpec> outputs;
 
-    private Predictor(PredictorConfig config, ModelInfo model, long rawHandle) {
+    private Predictor(PredictorConfig config, ModelInfo model, Object weightsLock, long rawHandle) {
         this.config = config;
         this.model = model;
-        this.handle = new NativeHandle(rawHandle);
+        this.handle = new NativeHandle(rawHandle, weightsLock);
         this.cleanable = CLEANER.register(this, handle);
         try {
             this.inputs = describe(PaddleNative.inputNames(rawHandle), model.feeds());
@@ -89,7 +95,7 @@ public final class Predictor implements AutoCloseable {
         long rawHandle = PaddleNative.createPredictor(
                 config.modelFile().toAbsolutePath().toString(), config.paramsFile().toAbsolutePath().toString(),
                 config.mathThreads(), config.irOptim(), config.memoryOptim(), config.quietLogging());
-        return new Predictor(config, model, rawHandle);
+        return new Predictor(config, model, new Object(), rawHandle);
     }
 
     /** Paddle Inference's version string; loads the native libraries if needed. */
@@ -102,8 +108,11 @@ public final class Predictor implements AutoCloseable {
      * contract above: clone on the thread that will use the clone).
      */
     public Predictor cloneSharingWeights() {
-        long rawHandle = PaddleNative.clonePredictor(handle.get());
-        return new Predictor(config, model, rawHandle);
+        long rawHandle;
+        synchronized (handle.weightsLock) {
+            rawHandle = PaddleNative.clonePredictor(handle.get());
+        }
+        return new Predictor(config, model, handle.weightsLock, rawHandle);
     }
 
     public PredictorConfig config() {
@@ -291,10 +300,19 @@ public final class Predictor implements AutoCloseable {
     /** The native handle, shared with the Cleaner; it must not reference the Predictor. */
     private static final class NativeHandle implements Runnable {
         private final AtomicLong raw;
+        /**
+         * Shared by a predictor and all its clones. Paddle's inference build mutates the scope that
+         * holds the shared weights without locking when a clone is created or destroyed (each
+         * clone's working scope is a child of it), so those operations are serialised per family.
+         * Concurrent creation of clones on two threads corrupted that scope and crashed the JVM in
+         * {@code Scope::DropKids} before this lock existed; {@code run()} does not need it.
+         */
+        private final Object weightsLock;
         private volatile boolean closedExplicitly;
 
-        NativeHandle(long raw) {
+        NativeHandle(long raw, Object weightsLock) {
             this.raw = new AtomicLong(raw);
+            this.weightsLock = weightsLock;
         }
 
         long get() {
@@ -316,7 +334,9 @@ public final class Predictor implements AutoCloseable {
                 if (!closedExplicitly) {
                     LOG.warn("event=predictor_leaked action=closed_by_cleaner hint=\"close() every Predictor\"");
                 }
-                PaddleNative.destroyPredictor(value);
+                synchronized (weightsLock) {
+                    PaddleNative.destroyPredictor(value);
+                }
             }
         }
     }
