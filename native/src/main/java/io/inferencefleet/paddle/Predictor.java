@@ -301,11 +301,12 @@ public final class Predictor implements AutoCloseable {
     private static final class NativeHandle implements Runnable {
         private final AtomicLong raw;
         /**
-         * Shared by a predictor and all its clones. Paddle's inference build mutates the scope that
-         * holds the shared weights without locking when a clone is created or destroyed (each
-         * clone's working scope is a child of it), so those operations are serialised per family.
-         * Concurrent creation of clones on two threads corrupted that scope and crashed the JVM in
-         * {@code Scope::DropKids} before this lock existed; {@code run()} does not need it.
+         * Shared by a predictor and all its clones. Clones' working scopes are children of the
+         * scope that holds the shared weights, and Paddle's inference build adds and removes
+         * children without a lock. A benchmark JVM crashed once (SIGSEGV in
+         * {@code ~AnalysisPredictor -> ~Scope -> Scope::DropKids}) when an original and its clones
+         * were closed on two threads at once, so creating and destroying members of a family is
+         * serialised here. {@code run()} does not touch that scope and needs no lock.
          */
         private final Object weightsLock;
         private volatile boolean closedExplicitly;
