@@ -47,7 +47,7 @@ class PaddleMatchesReferenceTest {
     @Tag("slow")
     void resnet50MatchesTheReferenceOnARealPhoto() throws IOException {
         Path dir = TestModels.resnet50();
-        Path photo = Path.of(System.getProperty("fleet.shared.images", "../shared/images"), "squirrel_cls.jpg");
+        Path photo = SharedImages.dir().resolve("squirrel_cls.jpg");
         float[] values = imageNetTensor(photo);
         double maxError = compare(dir, values, new int[] {1, 3, 224, 224});
         System.out.printf("resnet50 %s: max abs error Paddle vs float64 reference = %.3g%n",
