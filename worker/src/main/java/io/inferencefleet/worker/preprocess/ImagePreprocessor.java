@@ -1,0 +1,155 @@
+package io.inferencefleet.worker.preprocess;
+
+import java.nio.ByteBuffer;
+import org.opencv.core.Core;
+import org.opencv.core.CvType;
+import org.opencv.core.Mat;
+import org.opencv.core.MatOfByte;
+import org.opencv.core.Rect;
+import org.opencv.core.Size;
+import org.opencv.imgcodecs.Imgcodecs;
+import org.opencv.imgproc.Imgproc;
+
+/**
+ * Turns encoded image bytes into a model input written straight into the caller's memory (a
+ * shared-memory tensor slot): decode (colour, grayscale, alpha, palette, 16-bit), resize the short
+ * side (bilinear), centre-crop, scale and normalise per channel, planar float32 (CHW) in RGB order.
+ *
+ * <pre>{@code
+ * try (ImagePreprocessor pre = new ImagePreprocessor(PreprocessConfig.imageNet())) {
+ *     PreprocessStatus status = pre.preprocess(jpegBytes, slot);   // slot: direct, >= tensorBytes()
+ *     if (status != PreprocessStatus.OK) { reject(status.code(), pre.lastDetail()); }
+ * }
+ * }</pre>
+ *
+ * <p>Not thread-safe: one per decoder thread (it reuses OpenCV buffers between images). The target
+ * is written from its position, {@link PreprocessConfig#tensorBytes()} bytes, and holds the model
+ * input only when the result is {@link PreprocessStatus#OK}; otherwise its contents are
+ * unspecified.
+ */
+public final class ImagePreprocessor implements AutoCloseable {
+    private final PreprocessConfig config;
+    private final Mat resized;
+    private final Mat scaled;
+    private final int planeBytes;
+    private String lastDetail;
+    private long lastWidth;
+    private long lastHeight;
+    private boolean closed;
+
+    public ImagePreprocessor(PreprocessConfig config) {
+        OpenCv.ensureLoaded();
+        this.config = config;
+        this.resized = new Mat();
+        this.scaled = new Mat();
+        this.planeBytes = config.cropSize() * config.cropSize() * Float.BYTES;
+    }
+
+    public PreprocessConfig config() {
+        return config;
+    }
+
+    /**
+     * Preprocesses {@code encoded} into {@code target} (direct, native byte order, at least
+     * {@link PreprocessConfig#tensorBytes()} bytes remaining from its position).
+     */
+    public PreprocessStatus preprocess(byte[] encoded, ByteBuffer target) {
+        if (closed) {
+            throw new IllegalStateException("ImagePreprocessor is closed");
+        }
+        if (!target.isDirect() || target.remaining() < config.tensorBytes()) {
+            throw new IllegalArgumentException("target must be a direct buffer with " + config.tensorBytes()
+                    + " bytes remaining, got " + target);
+        }
+        ImageProbe.Result probe = ImageProbe.probe(encoded);
+        lastWidth = probe.width();
+        lastHeight = probe.height();
+        if (probe.status() != PreprocessStatus.OK) {
+            return fail(probe.status(), probe.detail());
+        }
+        if (probe.pixels() > config.maxPixels()) {
+            return fail(PreprocessStatus.TOO_LARGE, probe.format() + " of " + probe.width() + "x" + probe.height()
+                    + " = " + probe.pixels() + " pixels exceeds the limit of " + config.maxPixels());
+        }
+        MatOfByte bytes = new MatOfByte(encoded);
+        Mat decoded = Imgcodecs.imdecode(bytes, Imgcodecs.IMREAD_COLOR | Imgcodecs.IMREAD_ANYDEPTH);
+        try {
+            if (decoded.empty()) {
+                return fail(PreprocessStatus.UNDECODABLE, "OpenCV could not decode the " + probe.format()
+                        + " image of " + encoded.length + " bytes");
+            }
+            double scale;
+            switch (decoded.depth()) {
+                case CvType.CV_8U:
+                    scale = config.scale();
+                    break;
+                case CvType.CV_16U:
+                    scale = config.scale() / 257.0;  // 65535 maps to 255
+                    break;
+                default:
+                    return fail(PreprocessStatus.UNSUPPORTED_FORMAT, "pixel depth " + CvType.typeToString(decoded.type())
+                            + " is not 8 or 16 bit");
+            }
+            writeChw(decoded, scale, target);
+            lastDetail = null;
+            return PreprocessStatus.OK;
+        } finally {
+            decoded.release();
+            bytes.release();
+        }
+    }
+
+    /** Why the last call did not return {@link PreprocessStatus#OK}; null after success. */
+    public String lastDetail() {
+        return lastDetail;
+    }
+
+    /** Width of the last image as its header gave it (0 if unknown). */
+    public long lastWidth() {
+        return lastWidth;
+    }
+
+    public long lastHeight() {
+        return lastHeight;
+    }
+
+    private void writeChw(Mat bgr, double scale, ByteBuffer target) {
+        int shortSide = config.resizeShortSide();
+        int crop = config.cropSize();
+        double ratio = (double) shortSide / Math.min(bgr.cols(), bgr.rows());
+        int width = (int) Math.round(bgr.cols() * ratio);
+        int height = (int) Math.round(bgr.rows() * ratio);
+        Imgproc.resize(bgr, resized, new Size(width, height), 0, 0, Imgproc.INTER_LINEAR);
+        Mat cropped = resized.submat(new Rect((width - crop) / 2, (height - crop) / 2, crop, crop));
+        try {
+            cropped.convertTo(scaled, CvType.CV_32F, scale);
+        } finally {
+            cropped.release();
+        }
+        int base = target.position();
+        for (int c = 0; c < 3; c++) {
+            // A Mat over the caller's memory: OpenCV writes the plane in place, no copy afterwards.
+            Mat plane = new Mat(crop, crop, CvType.CV_32FC1, target.slice(base + c * planeBytes, planeBytes));
+            try {
+                Core.extractChannel(scaled, plane, config.rgb() ? 2 - c : c);
+                plane.convertTo(plane, -1, 1.0 / config.std(c), -config.mean(c) / config.std(c));
+            } finally {
+                plane.release();
+            }
+        }
+    }
+
+    private PreprocessStatus fail(PreprocessStatus status, String detail) {
+        lastDetail = detail;
+        return status;
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            resized.release();
+            scaled.release();
+        }
+    }
+}

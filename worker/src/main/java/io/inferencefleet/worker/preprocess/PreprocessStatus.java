@@ -1,0 +1,29 @@
+package io.inferencefleet.worker.preprocess;
+
+/**
+ * Outcome of preprocessing one image. Bad input is a normal outcome on this path, reported as a
+ * status with a stable {@link #code()} (used in error results), not as an exception.
+ */
+public enum PreprocessStatus {
+    OK("ok"),
+    /** No bytes at all. */
+    EMPTY("empty_image"),
+    /** Not a format we can probe and decode (e.g. GIF, WebP, text). */
+    UNSUPPORTED_FORMAT("unsupported_image_format"),
+    /** A known format whose bytes do not decode. */
+    UNDECODABLE("undecodable_image"),
+    /** The file ends before the image does (OpenCV would silently decode the part it has). */
+    TRUNCATED("truncated_image"),
+    /** More pixels than the configured limit; refused from the header, before decoding. */
+    TOO_LARGE("image_too_large");
+
+    private final String code;
+
+    PreprocessStatus(String code) {
+        this.code = code;
+    }
+
+    public String code() {
+        return code;
+    }
+}

@@ -1,0 +1,206 @@
+package io.inferencefleet.worker.preprocess;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.SplittableRandom;
+import java.util.stream.Stream;
+import java.util.zip.CRC32;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.opencv.core.CvType;
+import org.opencv.core.Mat;
+import org.opencv.core.MatOfByte;
+import org.opencv.core.Rect;
+import org.opencv.core.Scalar;
+import org.opencv.imgcodecs.Imgcodecs;
+
+class ImagePreprocessorTest {
+    private static final int PLANE = 224 * 224;
+
+    private final ImagePreprocessor pre = new ImagePreprocessor(PreprocessConfig.imageNet());
+    private final ByteBuffer target = ByteBuffer.allocateDirect(PreprocessConfig.imageNet().tensorBytes() + 64)
+            .order(ByteOrder.nativeOrder());
+
+    @AfterEach
+    void close() {
+        pre.close();
+    }
+
+    @Test
+    void everySharedImageGivesOkOrAClearCode() throws IOException {
+        List<String> report = new ArrayList<>();
+        try (Stream<Path> files = Files.list(sharedImages())) {
+            for (Path file : files.sorted().toList()) {
+                PreprocessStatus status = pre.preprocess(Files.readAllBytes(file), target.clear());
+                report.add(file.getFileName() + "=" + status.code());
+                if (file.getFileName().toString().equals("truncated.jpg")) {
+                    assertEquals(PreprocessStatus.TRUNCATED, status, pre.lastDetail());
+                    assertTrue(pre.lastDetail().contains("before its end marker"), pre.lastDetail());
+                } else {
+                    assertEquals(PreprocessStatus.OK, status, file + ": " + pre.lastDetail());
+                    assertAllFinite(file.toString());
+                }
+            }
+        }
+        assertTrue(report.size() >= 20, report.toString());
+    }
+
+    @Test
+    void writesNormalisedRgbPlanesInChwOrder() {
+        // Left half pure red, right half pure blue (OpenCV colours are BGR).
+        Mat image = new Mat(300, 400, CvType.CV_8UC3, new Scalar(255, 0, 0));
+        image.submat(new Rect(0, 0, 200, 300)).setTo(new Scalar(0, 0, 255));
+        assertEquals(PreprocessStatus.OK, pre.preprocess(png(image), target.clear()));
+        FloatBuffer chw = target.asFloatBuffer();
+        float redHigh = (float) ((1.0 - 0.485) / 0.229);
+        float redLow = (float) ((0.0 - 0.485) / 0.229);
+        float blueHigh = (float) ((1.0 - 0.406) / 0.225);
+        int row = 112;
+        assertEquals(redHigh, chw.get(row * 224 + 10), 1e-5, "R plane, left");
+        assertEquals(redLow, chw.get(row * 224 + 210), 1e-5, "R plane, right");
+        assertEquals(blueHigh, chw.get(2 * PLANE + row * 224 + 210), 1e-5, "B plane, right");
+        assertEquals((float) ((0.0 - 0.456) / 0.224), chw.get(PLANE + row * 224 + 10), 1e-5, "G plane");
+    }
+
+    @Test
+    void grayscaleAnd16BitImagesBecomeThreeEqualPlanes() {
+        Mat gray16 = new Mat(240, 320, CvType.CV_16UC1, new Scalar(65535));
+        assertEquals(PreprocessStatus.OK, pre.preprocess(png(gray16), target.clear()), pre.lastDetail());
+        FloatBuffer chw = target.asFloatBuffer();
+        assertEquals((float) ((1.0 - 0.485) / 0.229), chw.get(100), 1e-4, "16-bit white is 1.0 after scaling");
+        assertEquals((float) ((1.0 - 0.406) / 0.225), chw.get(2 * PLANE + 100), 1e-4);
+
+        Mat gray8 = new Mat(240, 320, CvType.CV_8UC1, new Scalar(51));
+        assertEquals(PreprocessStatus.OK, pre.preprocess(png(gray8), target.clear()));
+        assertEquals((float) ((0.2 - 0.456) / 0.224), target.asFloatBuffer().get(PLANE + 5), 1e-5);
+    }
+
+    @Test
+    void imagesWithAlphaAreAccepted() {
+        Mat bgra = new Mat(100, 100, CvType.CV_8UC4, new Scalar(0, 255, 0, 128));
+        assertEquals(PreprocessStatus.OK, pre.preprocess(png(bgra), target.clear()), pre.lastDetail());
+        assertEquals((float) ((1.0 - 0.456) / 0.224), target.asFloatBuffer().get(PLANE + 7), 1e-5);
+    }
+
+    @Test
+    void writesExactlyOneTensorAtTheTargetPosition() {
+        target.clear();
+        for (int i = 0; i < target.capacity(); i++) {
+            target.put(i, (byte) 0x7F);
+        }
+        target.position(32);
+        Mat image = new Mat(256, 256, CvType.CV_8UC3, new Scalar(10, 20, 30));
+        assertEquals(PreprocessStatus.OK, pre.preprocess(png(image), target));
+        for (int i = 0; i < 32; i++) {
+            assertEquals(0x7F, target.get(i), "byte " + i + " before the position is untouched");
+        }
+        int end = 32 + PreprocessConfig.imageNet().tensorBytes();
+        for (int i = end; i < target.capacity(); i++) {
+            assertEquals(0x7F, target.get(i), "byte " + i + " after the tensor is untouched");
+        }
+    }
+
+    @Test
+    void oversizedImagesAreRefusedFromTheHeaderWithoutDecoding() {
+        byte[] huge = pngHeaderOnly(30_000, 30_000);
+        long start = System.nanoTime();
+        assertEquals(PreprocessStatus.TOO_LARGE, pre.preprocess(huge, target.clear()));
+        assertTrue((System.nanoTime() - start) < 2_000_000_000L, "refused without decoding 900 MP");
+        assertTrue(pre.lastDetail().contains("30000x30000"), pre.lastDetail());
+        assertEquals(30_000, pre.lastWidth());
+    }
+
+    @Test
+    void badBytesGetStableCodes() {
+        byte[] random = new byte[2048];
+        new SplittableRandom(5).nextBytes(random);
+        random[0] = 0x11;
+        assertEquals(PreprocessStatus.EMPTY, pre.preprocess(new byte[0], target.clear()));
+        assertEquals(PreprocessStatus.UNSUPPORTED_FORMAT, pre.preprocess(random, target.clear()));
+        assertEquals(PreprocessStatus.UNSUPPORTED_FORMAT,
+                pre.preprocess("GIF89a not really".getBytes(StandardCharsets.US_ASCII), target.clear()));
+        byte[] fakeJpeg = random.clone();
+        fakeJpeg[0] = (byte) 0xFF;
+        fakeJpeg[1] = (byte) 0xD8;
+        fakeJpeg[2] = (byte) 0xFF;
+        fakeJpeg[fakeJpeg.length - 2] = (byte) 0xFF;
+        fakeJpeg[fakeJpeg.length - 1] = (byte) 0xD9;
+        assertEquals(PreprocessStatus.UNDECODABLE, pre.preprocess(fakeJpeg, target.clear()), pre.lastDetail());
+        assertTrue(pre.lastDetail() != null && !pre.lastDetail().isBlank());
+    }
+
+    @Test
+    void configurationErrorsNameTheKeyAndValue() {
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> PreprocessConfig.imageNet().withResize(200, 224));
+        assertEquals("Invalid value 224 for cropSize: must be positive and at most resizeShortSide (200)", e.getMessage());
+    }
+
+    private void assertAllFinite(String what) {
+        FloatBuffer chw = target.asFloatBuffer();
+        for (int i = 0; i < 3 * PLANE; i++) {
+            float v = chw.get(i);
+            if (!Float.isFinite(v) || Math.abs(v) > 3.0f) {
+                throw new AssertionError(what + ": value " + v + " at " + i + " is outside normalised range");
+            }
+        }
+    }
+
+    static byte[] png(Mat image) {
+        MatOfByte out = new MatOfByte();
+        assertTrue(Imgcodecs.imencode(".png", image, out));
+        return out.toArray();
+    }
+
+    /** A syntactically complete PNG (signature, IHDR, IEND) claiming the given size, with no pixels. */
+    static byte[] pngHeaderOnly(int width, int height) {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+            DataOutputStream out = new DataOutputStream(bytes);
+            out.write(new byte[] {(byte) 0x89, 'P', 'N', 'G', 0x0D, 0x0A, 0x1A, 0x0A});
+            ByteArrayOutputStream ihdr = new ByteArrayOutputStream();
+            DataOutputStream h = new DataOutputStream(ihdr);
+            h.writeInt(width);
+            h.writeInt(height);
+            h.write(new byte[] {8, 2, 0, 0, 0});
+            chunk(out, "IHDR", ihdr.toByteArray());
+            chunk(out, "IEND", new byte[0]);
+            return bytes.toByteArray();
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    private static void chunk(DataOutputStream out, String type, byte[] data) throws IOException {
+        out.writeInt(data.length);
+        byte[] typeBytes = type.getBytes(StandardCharsets.US_ASCII);
+        out.write(typeBytes);
+        out.write(data);
+        CRC32 crc = new CRC32();
+        crc.update(typeBytes);
+        crc.update(data);
+        out.writeInt((int) crc.getValue());
+    }
+
+    static Path sharedImages() {
+        for (String candidate : new String[] {System.getProperty("fleet.shared.images"),
+                System.getenv("FLEET_SHARED_IMAGES"), "/work/shared/images"}) {
+            if (candidate != null && Files.isDirectory(Path.of(candidate))) {
+                return Path.of(candidate);
+            }
+        }
+        throw new IllegalStateException("shared images not found (fleet.shared.images, FLEET_SHARED_IMAGES, /work/shared/images)");
+    }
+}
