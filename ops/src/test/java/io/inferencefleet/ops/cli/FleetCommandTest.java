@@ -40,6 +40,34 @@ class FleetCommandTest {
     }
 
     @Test
+    void classifiesEverySharedImageWithOneLineEach() throws Exception {
+        Path model = temp.resolve("tiny");
+        assertEquals(0, fleet("model", "generate", "tiny", "--dir", model.toString()));
+        Path images = sharedImages();
+        long count;
+        try (var files = Files.list(images)) {
+            count = files.count();
+        }
+        assertEquals(0, fleet("classify", "--model", model.toString(), images.toString()), err.toString());
+        String output = out.toString();
+        assertTrue(output.contains("synthetic weights"), output);
+        long lines = output.lines().filter(l -> l.matches("^\\S+\\s+(OK|ERROR)\\s.*")).count();
+        assertEquals(count, lines, output);
+        assertTrue(output.lines().anyMatch(l -> l.startsWith("truncated.jpg") && l.contains("ERROR truncated_image")), output);
+        assertTrue(output.contains(count + " images: " + (count - 1) + " OK, 1 ERROR"), output);
+    }
+
+    static Path sharedImages() {
+        for (String candidate : new String[] {System.getProperty("fleet.shared.images"),
+                System.getenv("FLEET_SHARED_IMAGES"), "/work/shared/images"}) {
+            if (candidate != null && Files.isDirectory(Path.of(candidate))) {
+                return Path.of(candidate);
+            }
+        }
+        throw new IllegalStateException("shared images not found");
+    }
+
+    @Test
     void anUnknownModelNameIsAUsageErrorListingTheChoices() {
         assertEquals(2, fleet("model", "generate", "vgg16"));
         assertTrue(err.toString().contains("tiny, resnet50"), err.toString());
