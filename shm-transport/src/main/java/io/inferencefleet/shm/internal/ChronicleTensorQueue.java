@@ -117,6 +117,7 @@ public final class ChronicleTensorQueue implements TensorQueue {
                         counters.newCounter("housekeeper.cyclesDeleted", CountersFile.CYCLES_DELETED),
                         counters.newCounter("housekeeper.prefaultedBytes", CountersFile.PREFAULTED_BYTES),
                         config.prefaultAheadBytes(), Math.max(config.housekeepingIntervalNs(), 10_000_000L));
+                writer.cycleListener(housekeeper[0]::onCycleFileAcquired);
                 privateFiles(dir);
                 housekeeperRunner = new AgentRunner(
                         new BackoffIdleStrategy(10, 10, 1_000, config.housekeepingIntervalNs()),
@@ -134,6 +135,9 @@ public final class ChronicleTensorQueue implements TensorQueue {
                 } catch (Exception suppressed) {
                     e.addSuppressed(suppressed);
                 }
+            }
+            if (owner && !opened.isEmpty()) {
+                deleteOwnedFiles(dir, (DirectoryOwnership) opened.get(0));
             }
             if (e instanceof RuntimeException re) {
                 throw re;
@@ -164,6 +168,25 @@ public final class ChronicleTensorQueue implements TensorQueue {
             }
         }
         throw new IllegalArgumentException("Invalid value " + rollCycleMs + " for rollCycleMs: no Chronicle roll cycle of that length");
+    }
+
+    /** Deletes every file but the lock, releases the lock (deleting it), then the empty directory. */
+    private static void deleteOwnedFiles(Path dir, DirectoryOwnership ownership) {
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                if (!p.getFileName().toString().equals(DirectoryOwnership.LOCK_FILE)) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        } catch (IOException e) {
+            LOG.warn("event=cleanupFailed directory={} error=\"{}\"", dir, e.toString());
+        }
+        ownership.close();
+        try {
+            Files.deleteIfExists(dir);
+        } catch (IOException e) {
+            LOG.debug("event=directoryKept directory={} reason=\"{}\"", dir, e.toString());
+        }
     }
 
     private static void privateFile(Path file) {
@@ -249,21 +272,7 @@ public final class ChronicleTensorQueue implements TensorQueue {
         queue.close();
         counters.close();
         if (ownership != null) {
-            try (Stream<Path> files = Files.list(config.directory())) {
-                for (Path p : (Iterable<Path>) files::iterator) {
-                    if (!p.getFileName().toString().equals(DirectoryOwnership.LOCK_FILE)) {
-                        Files.deleteIfExists(p);
-                    }
-                }
-            } catch (IOException e) {
-                LOG.warn("event=cleanupFailed directory={} error=\"{}\"", config.directory(), e.toString());
-            }
-            ownership.close();
-            try {
-                Files.deleteIfExists(config.directory());
-            } catch (IOException e) {
-                LOG.debug("event=directoryKept directory={} reason=\"{}\"", config.directory(), e.toString());
-            }
+            deleteOwnedFiles(config.directory(), ownership);
         }
         LOG.info("event=queueClosed directory={}", config.directory());
     }

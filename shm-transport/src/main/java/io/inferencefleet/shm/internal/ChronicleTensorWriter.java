@@ -5,7 +5,12 @@ import io.inferencefleet.shm.DType;
 import io.inferencefleet.shm.TensorClaim;
 import io.inferencefleet.shm.TensorQueueLimits;
 import io.inferencefleet.shm.TensorWriter;
+import java.io.File;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.function.BiConsumer;
 import net.openhft.chronicle.bytes.Bytes;
 import net.openhft.chronicle.queue.ExcerptAppender;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
@@ -34,6 +39,7 @@ final class ChronicleTensorWriter implements TensorWriter {
     private volatile boolean closed;
     private volatile long nextWriteAddress;
     private volatile int currentCycle = Integer.MAX_VALUE;
+    private volatile BiConsumer<Integer, File> cycleListener;
     private ExcerptAppender appender;
     private Thread ownerThread;
 
@@ -104,7 +110,10 @@ final class ChronicleTensorWriter implements TensorWriter {
             // Two-argument form: maps [body, body + total) contiguously in one mapping.
             long address = bytes.addressForRead(body, total);
             claim.open(dc, address, tensorOffset, tensorBytes);
-            currentCycle = appender.cycle();
+            int cycle = appender.cycle();
+            if (cycle != currentCycle) {
+                onNewCycle(cycle);
+            }
             nextWriteAddress = address + total;
             return ClaimStatus.OK;
         } catch (RuntimeException e) {
@@ -112,6 +121,27 @@ final class ChronicleTensorWriter implements TensorWriter {
             dc.close();
             throw e;
         }
+    }
+
+    /** Once per roll cycle, on the writer thread: restrict the new file, hand it to housekeeping. */
+    private void onNewCycle(int cycle) {
+        File file = appender.currentFile();
+        if (file != null) {
+            try {
+                Files.setPosixFilePermissions(file.toPath(), DirectoryOwnership.FILE_PERMS);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot restrict permissions of " + file, e);
+            }
+            BiConsumer<Integer, File> listener = cycleListener;
+            if (listener != null) {
+                listener.accept(cycle, file);
+            }
+        }
+        currentCycle = cycle;
+    }
+
+    void cycleListener(BiConsumer<Integer, File> listener) {
+        this.cycleListener = listener;
     }
 
     private void checkThread() {
