@@ -86,7 +86,8 @@ public final class ChronicleTensorQueue implements TensorQueue {
             StoreFileListener listener = new StoreFileListener() {
                 @Override
                 public void onAcquired(int cycle, File file) {
-                    privateFile(file.toPath());
+                    // The writer restricts permissions itself when it rolls; this may run late, on
+                    // Chronicle's releaser thread, after the file is gone.
                     if (housekeeper[0] != null) {
                         housekeeper[0].onCycleFileAcquired(cycle, file);
                     }
