@@ -1,0 +1,196 @@
+package io.inferencefleet.worker.config;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.stream.Collectors;
+
+/**
+ * The worker's configuration: every key defined once below, resolved from (lowest to highest
+ * precedence) defaults, an optional properties file, {@code FLEET_*} environment variables and
+ * {@code --key=value} flags; validated as a whole at start-up. Unknown keys in the file or flags are
+ * errors (a typo must not silently fall back to a default).
+ */
+public final class WorkerConfig {
+    public static final ConfigKey<String> BOOTSTRAP_SERVERS = ConfigKey.string("bootstrap.servers", "localhost:9092",
+            "Kafka bootstrap servers.");
+    public static final ConfigKey<String> INPUT_TOPIC = ConfigKey.string("input.topic", "images",
+            "Topic of inference requests.");
+    public static final ConfigKey<String> RESULTS_TOPIC = ConfigKey.string("results.topic", "predictions",
+            "Topic the results are written to.");
+    public static final ConfigKey<String> GROUP_ID = ConfigKey.string("group.id", "inference-fleet",
+            "Kafka consumer group shared by all workers.");
+    public static final ConfigKey<Boolean> DEAD_LETTER = ConfigKey.bool("dead.letter.enabled", false,
+            "Also copy every request that ends in ERROR to <input.topic>.DLT with error headers.");
+    public static final ConfigKey<String> MODEL_DIR = ConfigKey.string("model.dir", "models/resnet50",
+            "Model directory: a PaddleClas export or `fleet model generate` output.");
+    public static final ConfigKey<Integer> PREDICTOR_THREADS = ConfigKey.integer("predictor.threads", 1, 1, 256,
+            "Predictor threads (one Paddle predictor each, sharing weights); each has its own decoder thread.");
+    public static final ConfigKey<Integer> MATH_THREADS = ConfigKey.integer("math.threads", 1, 1, 256,
+            "Paddle CPU math threads per predictor.");
+    public static final ConfigKey<Integer> MAX_IN_FLIGHT = ConfigKey.integer("max.in.flight", 32, 1, 100_000,
+            "Requests accepted but not yet answered; partitions pause at this bound.");
+    public static final ConfigKey<Integer> RESUME_IN_FLIGHT = ConfigKey.integer("resume.in.flight", 16, 0, 100_000,
+            "Paused partitions resume when in-flight requests drop to this low-water mark.");
+    public static final ConfigKey<String> FILE_ROOTS = ConfigKey.optional("fetch.file.roots",
+            "Comma-separated directories that file:// URIs may read from (default: none).");
+    public static final ConfigKey<String> ALLOWED_HOSTS = ConfigKey.optional("fetch.allowed.hosts",
+            "Comma-separated host[:port] that http(s):// URIs may fetch from (default: none).");
+    public static final ConfigKey<Long> MAX_IMAGE_BYTES = ConfigKey.longInteger("fetch.max.image.bytes", 20L << 20,
+            1, 1L << 31, "Largest encoded image accepted.");
+    public static final ConfigKey<Integer> FETCH_TIMEOUT_MS = ConfigKey.integer("fetch.timeout.ms", 5_000, 1, 600_000,
+            "Timeout of one http(s) fetch.");
+    public static final ConfigKey<String> SHM_DIR = ConfigKey.optional("shm.dir",
+            "Directory of the tensor queues (default: /dev/shm/inference-fleet/<worker.id>).");
+    public static final ConfigKey<String> WORKER_ID = ConfigKey.optional("worker.id",
+            "Name of this worker in results and logs (default: <host>-<pid>).");
+    public static final ConfigKey<Integer> SHUTDOWN_TIMEOUT_MS = ConfigKey.integer("shutdown.timeout.ms", 30_000,
+            0, 3_600_000, "How long shutdown and rebalances wait for in-flight requests before abandoning them.");
+
+    static final List<ConfigKey<?>> KEYS = List.of(BOOTSTRAP_SERVERS, INPUT_TOPIC, RESULTS_TOPIC, GROUP_ID, DEAD_LETTER,
+            MODEL_DIR, PREDICTOR_THREADS, MATH_THREADS, MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS,
+            MAX_IMAGE_BYTES, FETCH_TIMEOUT_MS, SHM_DIR, WORKER_ID, SHUTDOWN_TIMEOUT_MS);
+
+    private final Map<String, Object> values;
+    private final Map<String, String> origins;
+
+    private WorkerConfig(Map<String, Object> values, Map<String, String> origins) {
+        this.values = Collections.unmodifiableMap(values);
+        this.origins = Collections.unmodifiableMap(origins);
+    }
+
+    /**
+     * Resolves every key.
+     *
+     * @param file optional properties file (null for none)
+     * @param env the environment (normally {@code System.getenv()})
+     * @param flags {@code key=value} pairs from the command line
+     * @throws IllegalArgumentException naming the bad key and value
+     */
+    public static WorkerConfig resolve(Path file, Map<String, String> env, Map<String, String> flags) {
+        Map<String, String> raw = new LinkedHashMap<>();
+        Map<String, String> origins = new LinkedHashMap<>();
+        for (ConfigKey<?> key : KEYS) {
+            raw.put(key.name(), key.defaultValue());
+            origins.put(key.name(), "default");
+        }
+        if (file != null) {
+            Properties properties = new Properties();
+            try (Reader reader = Files.newBufferedReader(file)) {
+                properties.load(reader);
+            } catch (IOException e) {
+                throw new IllegalArgumentException("Cannot read configuration file " + file + ": " + e.getMessage(), e);
+            }
+            for (String name : properties.stringPropertyNames()) {
+                requireKnown(name, "file " + file);
+                raw.put(name, properties.getProperty(name));
+                origins.put(name, "file " + file);
+            }
+        }
+        for (ConfigKey<?> key : KEYS) {
+            String value = env.get(key.envName());
+            if (value != null) {
+                raw.put(key.name(), value);
+                origins.put(key.name(), "env " + key.envName());
+            }
+        }
+        for (Map.Entry<String, String> flag : flags.entrySet()) {
+            requireKnown(flag.getKey(), "flag --" + flag.getKey());
+            raw.put(flag.getKey(), flag.getValue());
+            origins.put(flag.getKey(), "flag --" + flag.getKey());
+        }
+        Map<String, Object> values = new LinkedHashMap<>();
+        for (ConfigKey<?> key : KEYS) {
+            values.put(key.name(), key.parse(raw.get(key.name()), origins.get(key.name())));
+        }
+        WorkerConfig config = new WorkerConfig(values, origins);
+        config.checkTogether();
+        return config;
+    }
+
+    @SuppressWarnings("unchecked")
+    public <T> T get(ConfigKey<T> key) {
+        return (T) values.get(key.name());
+    }
+
+    public String workerId() {
+        String id = get(WORKER_ID);
+        if (!id.isBlank()) {
+            return id;
+        }
+        String host;
+        try {
+            host = InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            host = "localhost";
+        }
+        return host + "-" + ProcessHandle.current().pid();
+    }
+
+    public Path shmDir() {
+        String dir = get(SHM_DIR);
+        return dir.isBlank() ? Path.of("/dev/shm/inference-fleet", workerId()) : Path.of(dir);
+    }
+
+    public List<Path> fileRoots() {
+        return split(get(FILE_ROOTS)).stream().map(Path::of).collect(Collectors.toList());
+    }
+
+    public List<String> allowedHosts() {
+        return split(get(ALLOWED_HOSTS));
+    }
+
+    public String deadLetterTopic() {
+        return get(INPUT_TOPIC) + ".DLT";
+    }
+
+    /** One line per key, "name = value (origin)", for the start-up log. */
+    public String describe() {
+        StringBuilder sb = new StringBuilder();
+        for (ConfigKey<?> key : KEYS) {
+            sb.append(key.name()).append(" = ").append(values.get(key.name()))
+                    .append("  (").append(origins.get(key.name())).append(")\n");
+        }
+        return sb.toString();
+    }
+
+    /** Help text of every key, for {@code fleet worker --help}. */
+    public static String documentation() {
+        return KEYS.stream().map(k -> String.format("  %-24s %s (default: %s; env %s)", k.name(), k.doc(),
+                k.defaultValue().isEmpty() ? "derived" : k.defaultValue(), k.envName())).collect(Collectors.joining("\n"));
+    }
+
+    private void checkTogether() {
+        if (get(RESUME_IN_FLIGHT) >= get(MAX_IN_FLIGHT)) {
+            throw new IllegalArgumentException("Invalid value " + get(RESUME_IN_FLIGHT) + " for resume.in.flight: must be"
+                    + " below max.in.flight (" + get(MAX_IN_FLIGHT) + ")");
+        }
+        for (Path root : fileRoots()) {
+            if (!Files.isDirectory(root)) {
+                throw new IllegalArgumentException("Invalid value " + root + " in fetch.file.roots: not a directory");
+            }
+        }
+    }
+
+    private static void requireKnown(String name, String origin) {
+        if (KEYS.stream().noneMatch(k -> k.name().equals(name))) {
+            throw new IllegalArgumentException("Unknown configuration key '" + name + "' (from " + origin + "); known keys: "
+                    + KEYS.stream().map(ConfigKey::name).collect(Collectors.joining(", ")));
+        }
+    }
+
+    private static List<String> split(String list) {
+        List<String> items = new ArrayList<>();
+        Arrays.stream(list.split(",")).map(String::trim).filter(s -> !s.isEmpty()).forEach(items::add);
+        return items;
+    }
+}
