@@ -1,0 +1,223 @@
+package io.inferencefleet.worker.fetch;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.LinkOption;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * Where images may be fetched from and how much may be read. Immutable and validated when built; each
+ * {@code with*} returns a new config.
+ *
+ * <p>{@link #defaults()} allows nothing (no file roots, no hosts): every URI is refused with
+ * {@link FetchStatus#FORBIDDEN_URI} until sources are allowed explicitly:
+ *
+ * <pre>{@code
+ * FetchConfig config = FetchConfig.defaults()
+ *         .withFileRoots(Path.of("/srv/images"))
+ *         .withAllowedHosts("images.example.com", "cdn.example.com:8443")
+ *         .withMaxImageBytes(8 << 20);
+ * }</pre>
+ *
+ * <p>File roots must exist and are stored as real paths ({@link Path#toRealPath}), so a root given
+ * through a symlink is compared by where it really is. Allowed hosts are exact, case-insensitive
+ * names or IP literals; {@code host} allows any port on that host, {@code host:port} only that port.
+ * IPv6 literals are written in brackets: {@code [::1]:8080}.
+ */
+public final class FetchConfig {
+    public static final long DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
+    public static final long DEFAULT_READ_TIMEOUT_MS = 10_000;
+    /** 20 MiB: above any sane photo for a classifier, small enough that a few in flight do not hurt. */
+    public static final int DEFAULT_MAX_IMAGE_BYTES = 20 << 20;
+    /** We read one byte past the limit to detect "too large", and Java arrays stop a little short of 2^31. */
+    public static final int MAX_MAX_IMAGE_BYTES = Integer.MAX_VALUE - 16;
+
+    private static final Pattern HOST_NAME = Pattern.compile("[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*");
+    private static final Pattern IPV6_LITERAL = Pattern.compile("\\[[0-9a-f:.]+]");
+
+    private final List<Path> fileRoots;
+    /** Roots as given (absolute, normalised) plus their real paths: what a URI's path may start with. */
+    private final List<Path> namedFileRoots;
+    private final Set<String> allowedHosts;
+    private final long connectTimeoutMs;
+    private final long readTimeoutMs;
+    private final int maxImageBytes;
+
+    private FetchConfig(List<Path> fileRoots, List<Path> namedFileRoots, Set<String> allowedHosts, long connectTimeoutMs, long readTimeoutMs,
+                        int maxImageBytes) {
+        check(connectTimeoutMs >= 1, "connectTimeoutMs", connectTimeoutMs, "must be positive");
+        check(readTimeoutMs >= 1, "readTimeoutMs", readTimeoutMs, "must be positive");
+        check(maxImageBytes >= 1 && maxImageBytes <= MAX_MAX_IMAGE_BYTES, "maxImageBytes", maxImageBytes,
+                "must be between 1 and " + MAX_MAX_IMAGE_BYTES);
+        this.fileRoots = List.copyOf(fileRoots);
+        this.namedFileRoots = List.copyOf(namedFileRoots);
+        this.allowedHosts = Set.copyOf(allowedHosts);
+        this.connectTimeoutMs = connectTimeoutMs;
+        this.readTimeoutMs = readTimeoutMs;
+        this.maxImageBytes = maxImageBytes;
+    }
+
+    /** No file roots, no hosts (everything refused), 2 s connect, 10 s per request, 20 MiB. */
+    public static FetchConfig defaults() {
+        return new FetchConfig(List.of(), List.of(), Set.of(), DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS,
+                DEFAULT_MAX_IMAGE_BYTES);
+    }
+
+    /** Replaces the file roots; each must be an existing directory. No roots means no {@code file:} URIs. */
+    public FetchConfig withFileRoots(Path... roots) {
+        return withFileRoots(Arrays.asList(roots));
+    }
+
+    /** Replaces the file roots; each must be an existing directory. No roots means no {@code file:} URIs. */
+    public FetchConfig withFileRoots(Collection<Path> roots) {
+        List<Path> real = new ArrayList<>();
+        Set<Path> named = new LinkedHashSet<>();
+        for (Path root : roots) {
+            check(root != null, "fileRoots", null, "a root may not be null");
+            Path resolved;
+            try {
+                resolved = root.toRealPath();
+            } catch (IOException e) {
+                throw new IllegalArgumentException("Invalid value " + root + " for fileRoots: does not exist or is"
+                        + " not readable (" + e + ")", e);
+            }
+            check(Files.isDirectory(resolved, LinkOption.NOFOLLOW_LINKS), "fileRoots", root,
+                    "is not a directory (real path " + resolved + ")");
+            if (!real.contains(resolved)) {
+                real.add(resolved);
+            }
+            named.add(root.toAbsolutePath().normalize());
+            named.add(resolved);
+        }
+        return new FetchConfig(real, new ArrayList<>(named), allowedHosts, connectTimeoutMs, readTimeoutMs, maxImageBytes);
+    }
+
+    /** Replaces the allowed hosts ({@code host} or {@code host:port}). No hosts means no {@code http(s):} URIs. */
+    public FetchConfig withAllowedHosts(String... hosts) {
+        return withAllowedHosts(Arrays.asList(hosts));
+    }
+
+    /** Replaces the allowed hosts ({@code host} or {@code host:port}). No hosts means no {@code http(s):} URIs. */
+    public FetchConfig withAllowedHosts(Collection<String> hosts) {
+        Set<String> normalised = new LinkedHashSet<>();
+        for (String host : hosts) {
+            normalised.add(normaliseHostEntry(host));
+        }
+        return new FetchConfig(fileRoots, namedFileRoots, normalised, connectTimeoutMs, readTimeoutMs, maxImageBytes);
+    }
+
+    /** Time allowed to open a TCP (and TLS) connection. */
+    public FetchConfig withConnectTimeoutMs(long connectTimeoutMs) {
+        return new FetchConfig(fileRoots, namedFileRoots, allowedHosts, connectTimeoutMs, readTimeoutMs, maxImageBytes);
+    }
+
+    /**
+     * Time allowed for a whole HTTP fetch, from the call to the last body byte, redirects included.
+     * Not applied to {@code file:} reads, which the OS does not let us interrupt portably.
+     */
+    public FetchConfig withReadTimeoutMs(long readTimeoutMs) {
+        return new FetchConfig(fileRoots, namedFileRoots, allowedHosts, connectTimeoutMs, readTimeoutMs, maxImageBytes);
+    }
+
+    /** Largest image accepted, in bytes; anything longer is {@link FetchStatus#TOO_LARGE}. */
+    public FetchConfig withMaxImageBytes(int maxImageBytes) {
+        return new FetchConfig(fileRoots, namedFileRoots, allowedHosts, connectTimeoutMs, readTimeoutMs, maxImageBytes);
+    }
+
+    /** Real paths of the directories {@code file:} URIs may point into (immutable). */
+    public List<Path> fileRoots() {
+        return fileRoots;
+    }
+
+    /** Normalised (lower-case) {@code host} and {@code host:port} entries (immutable). */
+    public Set<String> allowedHosts() {
+        return allowedHosts;
+    }
+
+    public long connectTimeoutMs() {
+        return connectTimeoutMs;
+    }
+
+    public long readTimeoutMs() {
+        return readTimeoutMs;
+    }
+
+    public int maxImageBytes() {
+        return maxImageBytes;
+    }
+
+    /**
+     * The roots as configured and as real paths. A URI may name a file through either (a root given
+     * as a symlink, such as a mounted volume, is then usable by its configured name); only the real
+     * path after resolving decides whether the file is inside.
+     */
+    List<Path> namedFileRoots() {
+        return namedFileRoots;
+    }
+
+    /**
+     * Whether {@code host} (as {@link java.net.URI#getHost()} gives it, brackets kept for IPv6) on
+     * {@code port} (the effective port, default already applied) is allowed.
+     */
+    boolean allowsHost(String host, int port) {
+        String h = host.toLowerCase(Locale.ROOT);
+        return allowedHosts.contains(h) || allowedHosts.contains(h + ':' + port);
+    }
+
+    @Override
+    public String toString() {
+        return "FetchConfig{fileRoots=" + fileRoots + ", allowedHosts=" + allowedHosts + ", connectTimeoutMs="
+                + connectTimeoutMs + ", readTimeoutMs=" + readTimeoutMs + ", maxImageBytes=" + maxImageBytes + '}';
+    }
+
+    private static String normaliseHostEntry(String entry) {
+        check(entry != null, "allowedHosts", null, "a host may not be null");
+        String e = entry.trim().toLowerCase(Locale.ROOT);
+        String host = e;
+        String port = null;
+        int colon = e.lastIndexOf(':');
+        if (e.startsWith("[")) {
+            int close = e.indexOf(']');
+            if (close > 0 && close < e.length() - 1) {
+                check(e.charAt(close + 1) == ':', "allowedHosts", entry, "expected host or host:port");
+                host = e.substring(0, close + 1);
+                port = e.substring(close + 2);
+            }
+            check(IPV6_LITERAL.matcher(host).matches(), "allowedHosts", entry, "not a bracketed IPv6 literal");
+        } else {
+            if (colon >= 0) {
+                check(e.indexOf(':') == colon, "allowedHosts", entry, "IPv6 literals need brackets, e.g. [::1]:8080");
+                host = e.substring(0, colon);
+                port = e.substring(colon + 1);
+            }
+            check(!host.contains("*"), "allowedHosts", entry, "exact host names only, no wildcards");
+            check(HOST_NAME.matcher(host).matches(), "allowedHosts", entry,
+                    "expected a host name or IP address, optionally with :port (no scheme, path or user)");
+        }
+        if (port == null) {
+            return host;
+        }
+        int p;
+        try {
+            p = Integer.parseInt(port);
+        } catch (NumberFormatException ex) {
+            p = -1;
+        }
+        check(p >= 1 && p <= 65535, "allowedHosts", entry, "port must be 1..65535");
+        return host + ':' + p;
+    }
+
+    private static void check(boolean ok, String name, Object value, String why) {
+        if (!ok) {
+            throw new IllegalArgumentException("Invalid value " + value + " for " + name + ": " + why);
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package io.inferencefleet.worker.fetch;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class FetchConfigTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void defaultsAllowNothingAndHaveSaneLimits() {
+        FetchConfig config = FetchConfig.defaults();
+        assertEquals(List.of(), config.fileRoots());
+        assertEquals(Set.of(), config.allowedHosts());
+        assertEquals(20 << 20, config.maxImageBytes());
+        assertTrue(config.connectTimeoutMs() > 0 && config.readTimeoutMs() >= config.connectTimeoutMs());
+    }
+
+    @Test
+    void rootsAreStoredAsRealPaths() throws IOException {
+        Path real = Files.createDirectory(tmp.resolve("real"));
+        Path link = Files.createSymbolicLink(tmp.resolve("link"), real);
+        FetchConfig config = FetchConfig.defaults().withFileRoots(link, real);
+        assertEquals(List.of(real.toRealPath()), config.fileRoots());
+    }
+
+    @Test
+    void missingRootOrFileAsRootIsRefusedByName() throws IOException {
+        Path missing = tmp.resolve("missing");
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> FetchConfig.defaults().withFileRoots(missing));
+        assertTrue(e.getMessage().startsWith("Invalid value " + missing + " for fileRoots: does not exist"), e.getMessage());
+
+        Path file = Files.writeString(tmp.resolve("file"), "x");
+        e = assertThrows(IllegalArgumentException.class, () -> FetchConfig.defaults().withFileRoots(file));
+        assertTrue(e.getMessage().startsWith("Invalid value " + file + " for fileRoots: is not a directory"),
+                e.getMessage());
+    }
+
+    @Test
+    void hostsAreNormalisedAndValidated() {
+        FetchConfig config = FetchConfig.defaults().withAllowedHosts("Images.Example.COM", "cdn.example.com:8443",
+                "127.0.0.1", "[::1]:8080");
+        assertEquals(Set.of("images.example.com", "cdn.example.com:8443", "127.0.0.1", "[::1]:8080"),
+                config.allowedHosts());
+        assertTrue(config.allowsHost("IMAGES.example.com", 443));
+        assertTrue(config.allowsHost("cdn.example.com", 8443));
+        assertTrue(!config.allowsHost("cdn.example.com", 443));
+        assertTrue(config.allowsHost("[::1]", 8080));
+
+        for (String bad : new String[] {"http://example.com", "example.com/images", "user@example.com", "*.example.com",
+                "example.com:0", "example.com:65536", "example.com:http", "::1", "", "a..b", "-a.com"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> FetchConfig.defaults().withAllowedHosts(bad), bad);
+            assertTrue(e.getMessage().startsWith("Invalid value " + bad + " for allowedHosts: "), e.getMessage());
+        }
+    }
+
+    @Test
+    void limitsMustBePositive() {
+        assertThrows(IllegalArgumentException.class, () -> FetchConfig.defaults().withMaxImageBytes(0));
+        assertThrows(IllegalArgumentException.class, () -> FetchConfig.defaults().withConnectTimeoutMs(0));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> FetchConfig.defaults().withReadTimeoutMs(-5));
+        assertEquals("Invalid value -5 for readTimeoutMs: must be positive", e.getMessage());
+    }
+
+    @Test
+    void withersLeaveTheOriginalUnchanged() {
+        FetchConfig defaults = FetchConfig.defaults();
+        FetchConfig changed = defaults.withMaxImageBytes(1024).withAllowedHosts("example.com");
+        assertEquals(1024, changed.maxImageBytes());
+        assertEquals(FetchConfig.DEFAULT_MAX_IMAGE_BYTES, defaults.maxImageBytes());
+        assertEquals(Set.of(), defaults.allowedHosts());
+        assertThrows(UnsupportedOperationException.class, () -> changed.allowedHosts().add("evil.example"));
+    }
+}
