@@ -1,0 +1,165 @@
+package io.inferencefleet.worker;
+
+import io.inferencefleet.messages.InferenceResult.ModelRef;
+import io.inferencefleet.paddle.Predictor;
+import io.inferencefleet.paddle.PredictorConfig;
+import io.inferencefleet.paddle.model.ModelFiles;
+import io.inferencefleet.worker.config.WorkerConfig;
+import io.inferencefleet.worker.fetch.FetchConfig;
+import io.inferencefleet.worker.fetch.ImageFetcher;
+import io.inferencefleet.worker.intake.Intake;
+import io.inferencefleet.worker.lane.Lane;
+import io.inferencefleet.worker.preprocess.PaddleClasConfig;
+import io.inferencefleet.worker.preprocess.PreprocessConfig;
+import io.inferencefleet.worker.publish.ResultFactory;
+import io.inferencefleet.worker.publish.ResultPublisher;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A worker process's pipeline, wired in one visible place (follow the data):
+ * <pre>
+ *   intake (Kafka consumer) ─► lane i: decoder-i (fetch, OpenCV into shm) ─► predictor-i (Paddle reads shm)
+ *        ▲                                                                          │
+ *        └──── commit acknowledged offsets ◄── results publisher (Kafka producer) ◄─┘
+ * </pre>
+ * {@link #start(WorkerConfig)} returns once every thread runs; {@link #close()} stops taking
+ * requests, waits (bounded) for in-flight results, commits, and releases everything.
+ */
+public final class Worker implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
+
+    private final List<AutoCloseable> resources = new ArrayList<>();
+    private final Intake intake;
+    private final Thread intakeThread;
+    private boolean closed;
+
+    private Worker(WorkerConfig config) {
+        String workerId = config.workerId();
+        LOG.info("event=worker_starting worker_id={}\n{}", workerId, config.describe());
+        try {
+            ModelFiles model = ModelFiles.inDirectory(Path.of(config.get(WorkerConfig.MODEL_DIR)));
+            PaddleClasConfig clas = model.inferenceConfig()
+                    .map(yml -> PaddleClasConfig.read(yml, PreprocessConfig.imageNet()))
+                    .orElse(new PaddleClasConfig(PreprocessConfig.imageNet(), 5, Optional.empty()));
+            Predictor original = Predictor.create(PredictorConfig.builder(model.modelFile(), model.paramsFile())
+                    .mathThreads(config.get(WorkerConfig.MATH_THREADS)).build());
+            resources.add(original);
+            ResultFactory results = new ResultFactory(modelRef(model), workerId, config.get(WorkerConfig.INPUT_TOPIC),
+                    clas.labels(), clas.topK());
+            ImageFetcher fetcher = new ImageFetcher(FetchConfig.defaults()
+                    .withFileRoots(config.fileRoots())
+                    .withAllowedHosts(config.allowedHosts())
+                    .withReadTimeoutMs(config.get(WorkerConfig.FETCH_TIMEOUT_MS))
+                    .withMaxImageBytes((int) Math.min(Integer.MAX_VALUE - 8, config.get(WorkerConfig.MAX_IMAGE_BYTES))));
+            resources.add(fetcher);
+
+            int maxInFlight = config.get(WorkerConfig.MAX_IN_FLIGHT);
+            List<Lane> lanes = new ArrayList<>();
+            KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProperties(config, workerId, maxInFlight));
+            intake = new Intake(consumer, config.get(WorkerConfig.INPUT_TOPIC), lanes, results, maxInFlight,
+                    config.get(WorkerConfig.RESUME_IN_FLIGHT), config.get(WorkerConfig.SHUTDOWN_TIMEOUT_MS));
+            ResultPublisher publisher = new ResultPublisher(config.get(WorkerConfig.BOOTSTRAP_SERVERS),
+                    config.get(WorkerConfig.RESULTS_TOPIC),
+                    config.get(WorkerConfig.DEAD_LETTER) ? config.deadLetterTopic() : null,
+                    Map.of(), intake::onDone, intake::onFatal);
+            intake.publisher(publisher);
+            for (int i = 0; i < config.get(WorkerConfig.PREDICTOR_THREADS); i++) {
+                Lane lane = new Lane(i, workerId, config.shmDir(), maxInFlight, original, clas.preprocess(), fetcher,
+                        results, publisher, null);
+                lanes.add(lane);
+            }
+            // Closed in reverse: lanes stop before the publisher they write to, the publisher before the predictor.
+            resources.add(publisher);
+            resources.addAll(lanes);
+            lanes.forEach(Lane::start);
+            intakeThread = new Thread(intake, "intake");
+            intakeThread.start();
+            LOG.info("event=worker_started worker_id={} lanes={} model={} preprocess=\"{}\"", workerId, lanes.size(),
+                    model.modelFile().getParent(), clas.preprocess());
+        } catch (RuntimeException e) {
+            closeResources();
+            throw e;
+        }
+    }
+
+    public static Worker start(WorkerConfig config) {
+        return new Worker(config);
+    }
+
+    /** Blocks until the intake stops (after {@link #close()} or a fatal error). */
+    public void awaitStop() throws InterruptedException {
+        intakeThread.join();
+    }
+
+    @Override
+    public synchronized void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        intake.stop();
+        try {
+            intakeThread.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        closeResources();
+        LOG.info("event=worker_stopped");
+    }
+
+    private void closeResources() {
+        for (int i = resources.size() - 1; i >= 0; i--) {
+            try {
+                resources.get(i).close();
+            } catch (Exception e) {
+                LOG.warn("event=close_failed resource={} error=\"{}\"", resources.get(i), e.toString());
+            }
+        }
+        resources.clear();
+    }
+
+    private static Properties consumerProperties(WorkerConfig config, String workerId, int maxInFlight) {
+        Properties props = new Properties();
+        props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.get(WorkerConfig.BOOTSTRAP_SERVERS));
+        props.put(ConsumerConfig.GROUP_ID_CONFIG, config.get(WorkerConfig.GROUP_ID));
+        props.put(ConsumerConfig.CLIENT_ID_CONFIG, workerId);
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+        // One poll never brings more than the in-flight bound.
+        props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, maxInFlight);
+        props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        return props;
+    }
+
+    /** The model's name (its directory) and a short hash of its program and parameter size. */
+    private static ModelRef modelRef(ModelFiles model) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            sha.update(Files.readAllBytes(model.modelFile()));
+            sha.update(Long.toString(Files.size(model.paramsFile())).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            return new ModelRef(model.modelFile().toAbsolutePath().getParent().getFileName().toString(),
+                    "sha256:" + HexFormat.of().formatHex(sha.digest()).substring(0, 12));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

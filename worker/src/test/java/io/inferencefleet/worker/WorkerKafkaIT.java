@@ -1,0 +1,153 @@
+package io.inferencefleet.worker;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.inferencefleet.messages.InferenceRequest;
+import io.inferencefleet.messages.InferenceResult;
+import io.inferencefleet.messages.InferenceResult.Status;
+import io.inferencefleet.messages.MessageCodec;
+import io.inferencefleet.paddle.model.synthetic.BuiltinModels;
+import io.inferencefleet.worker.config.WorkerConfig;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The worker end to end on a real KRaft broker, the real Paddle library (the tiny model), real
+ * OpenCV and the shared photos: every request gets exactly one result, bad ones a clear code, and
+ * offsets are committed to the end once results are written.
+ */
+@Tag("slow")
+class WorkerKafkaIT {
+    private static KafkaBroker broker;
+    private final MessageCodec codec = new MessageCodec();
+
+    @TempDir
+    Path temp;
+
+    @BeforeAll
+    static void startBroker() throws Exception {
+        broker = new KafkaBroker();
+    }
+
+    @AfterAll
+    static void stopBroker() throws Exception {
+        broker.close();
+    }
+
+    @Test
+    void everyRequestGetsExactlyOneResultAndOffsetsAreCommitted() throws Exception {
+        broker.createTopic("images", 2);
+        broker.createTopic("predictions", 1);
+        Path model = temp.resolve("tiny");
+        BuiltinModels.generate("tiny", Files.createDirectories(model), 1);
+        Path images = sharedImages();
+
+        Map<String, String> expected = new HashMap<>();  // id -> status or error code
+        try (KafkaProducer<byte[], byte[]> producer = broker.producer();
+             Stream<Path> files = Files.list(images)) {
+            for (Path image : files.sorted().toList()) {
+                String id = image.getFileName().toString();
+                send(producer, id, codec.encode(InferenceRequest.of(id, image.toUri().toString())));
+                expected.put(id, id.equals("truncated.jpg") ? "truncated_image" : "OK");
+            }
+            send(producer, "bad-json", "{not json".getBytes(StandardCharsets.UTF_8));
+            expected.put("unknown", "bad_request");
+            send(producer, "missing", codec.encode(InferenceRequest.of("missing", images.resolve("nope.jpg").toUri().toString())));
+            expected.put("missing", "not_found");
+            send(producer, "outside", codec.encode(InferenceRequest.of("outside", "file:///etc/passwd")));
+            expected.put("outside", "forbidden_uri");
+            send(producer, "http", codec.encode(InferenceRequest.of("http", "http://example.invalid/cat.jpg")));
+            expected.put("http", "forbidden_uri");
+            send(producer, "late", codec.encode(InferenceRequest.of("late", images.resolve("apple.jpg").toUri().toString())
+                    .withDeadlineMs(1_000L)));
+            expected.put("late", "EXPIRED");
+            RecordHeaders traced = new RecordHeaders();
+            traced.add("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".getBytes(StandardCharsets.UTF_8));
+            producer.send(new ProducerRecord<>("images", null, "traced".getBytes(StandardCharsets.UTF_8),
+                    codec.encode(InferenceRequest.of("traced", images.resolve("apple.jpg").toUri().toString()).withTopK(3)),
+                    traced)).get();
+            expected.put("traced", "OK");
+        }
+        int requests = expected.size();
+
+        Map<String, String> flags = new HashMap<>();
+        flags.put("bootstrap.servers", broker.bootstrapServers());
+        flags.put("model.dir", model.toString());
+        flags.put("fetch.file.roots", images.toString());
+        flags.put("predictor.threads", "2");
+        flags.put("max.in.flight", "8");
+        flags.put("resume.in.flight", "4");
+        flags.put("dead.letter.enabled", "true");
+        flags.put("shm.dir", temp.resolve("shm").toString());
+        flags.put("worker.id", "it-worker");
+        List<ConsumerRecord<byte[], byte[]>> records;
+        try (Worker worker = Worker.start(WorkerConfig.resolve(null, Map.of(), flags))) {
+            records = broker.readAll("predictions", requests, Duration.ofSeconds(90));
+        }
+
+        Map<String, List<InferenceResult>> byId = records.stream().map(r -> codec.decodeResult(r.value()))
+                .collect(Collectors.groupingBy(InferenceResult::id));
+        assertEquals(requests, records.size(), "one result per request: " + byId.keySet());
+        for (Map.Entry<String, String> e : expected.entrySet()) {
+            String id = e.getKey().equals("unknown") ? byId.keySet().stream().filter(k -> k.startsWith("unknown@"))
+                    .findFirst().orElse("unknown") : e.getKey();
+            List<InferenceResult> results = byId.get(id);
+            assertNotNull(results, "no result for " + id + "; got " + byId.keySet());
+            assertEquals(1, results.size(), id);
+            InferenceResult result = results.get(0);
+            String outcome = result.status() == Status.ERROR ? result.error().code() : result.status().name();
+            assertEquals(e.getValue(), outcome, id + ": " + result);
+            assertEquals("it-worker", result.workerId());
+            if (result.status() == Status.OK) {
+                assertEquals(e.getKey().equals("traced") ? 3 : 5, result.predictions().size(), id);
+                assertTrue(result.timingsMs().inference() > 0, id);
+            }
+        }
+
+        ConsumerRecord<byte[], byte[]> traced = records.stream()
+                .filter(r -> "traced".equals(new String(r.key(), StandardCharsets.UTF_8))).findFirst().orElseThrow();
+        assertArrayEquals("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".getBytes(StandardCharsets.UTF_8),
+                traced.headers().lastHeader("traceparent").value(), "trace context copied to the result");
+
+        long errors = expected.values().stream().filter(v -> !v.equals("OK") && !v.equals("EXPIRED")).count();
+        List<ConsumerRecord<byte[], byte[]>> dead = broker.readAll("images.DLT", (int) errors, Duration.ofSeconds(20));
+        assertEquals(errors, dead.size(), "every ERROR request copied to the dead-letter topic");
+        assertTrue(dead.stream().allMatch(r -> r.headers().lastHeader("fleet.error.code") != null));
+
+        broker.committedVsEnd("inference-fleet", "images").forEach((tp, offsets) ->
+                assertEquals(offsets[1], offsets[0], "committed offset of " + tp + " is its end"));
+    }
+
+    private static void send(KafkaProducer<byte[], byte[]> producer, String key, byte[] value) throws Exception {
+        producer.send(new ProducerRecord<>("images", key.getBytes(StandardCharsets.UTF_8), value)).get();
+    }
+
+    static Path sharedImages() throws java.io.IOException {
+        for (String candidate : new String[] {System.getProperty("fleet.shared.images"),
+                System.getenv("FLEET_SHARED_IMAGES"), "/work/shared/images"}) {
+            if (candidate != null && Files.isDirectory(Path.of(candidate))) {
+                return Path.of(candidate).toRealPath();  // file:// URIs with '..' are refused by design
+            }
+        }
+        throw new IllegalStateException("shared images not found");
+    }
+}
