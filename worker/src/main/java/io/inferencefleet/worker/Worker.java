@@ -22,7 +22,6 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
@@ -77,7 +76,7 @@ public final class Worker implements AutoCloseable {
             ResultPublisher publisher = new ResultPublisher(config.get(WorkerConfig.BOOTSTRAP_SERVERS),
                     config.get(WorkerConfig.RESULTS_TOPIC),
                     config.get(WorkerConfig.DEAD_LETTER) ? config.deadLetterTopic() : null,
-                    Map.of(), intake::onDone, intake::onFatal);
+                    config.kafkaProducer(), intake::onDone, intake::onFatal);
             intake.publisher(publisher);
             for (int i = 0; i < config.get(WorkerConfig.PREDICTOR_THREADS); i++) {
                 Lane lane = new Lane(i, workerId, config.shmDir(), maxInFlight, original, clas.preprocess(), fetcher,
@@ -145,6 +144,7 @@ public final class Worker implements AutoCloseable {
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, maxInFlight);
         props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
+        props.putAll(config.kafkaConsumer());
         return props;
     }
 

@@ -18,7 +18,9 @@ import java.util.stream.Collectors;
  * The worker's configuration: every key defined once below, resolved from (lowest to highest
  * precedence) defaults, an optional properties file, {@code FLEET_*} environment variables and
  * {@code --key=value} flags; validated as a whole at start-up. Unknown keys in the file or flags are
- * errors (a typo must not silently fall back to a default).
+ * errors (a typo must not silently fall back to a default), except {@code kafka.*}, {@code
+ * kafka.consumer.*} and {@code kafka.producer.*}, which are passed to the Kafka clients (security
+ * settings, timeouts) and validated by them.
  */
 public final class WorkerConfig {
     public static final ConfigKey<String> BOOTSTRAP_SERVERS = ConfigKey.string("bootstrap.servers", "localhost:9092",
@@ -60,12 +62,19 @@ public final class WorkerConfig {
             MODEL_DIR, PREDICTOR_THREADS, MATH_THREADS, MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS,
             MAX_IMAGE_BYTES, FETCH_TIMEOUT_MS, SHM_DIR, WORKER_ID, SHUTDOWN_TIMEOUT_MS);
 
+    /** Keys with these prefixes go to the Kafka clients unchanged (security settings, timeouts, ...). */
+    static final String KAFKA_BOTH = "kafka.";
+    static final String KAFKA_CONSUMER = "kafka.consumer.";
+    static final String KAFKA_PRODUCER = "kafka.producer.";
+
     private final Map<String, Object> values;
     private final Map<String, String> origins;
+    private final Map<String, String> kafka;
 
-    private WorkerConfig(Map<String, Object> values, Map<String, String> origins) {
+    private WorkerConfig(Map<String, Object> values, Map<String, String> origins, Map<String, String> kafka) {
         this.values = Collections.unmodifiableMap(values);
         this.origins = Collections.unmodifiableMap(origins);
+        this.kafka = Collections.unmodifiableMap(kafka);
     }
 
     /**
@@ -79,6 +88,7 @@ public final class WorkerConfig {
     public static WorkerConfig resolve(Path file, Map<String, String> env, Map<String, String> flags) {
         Map<String, String> raw = new LinkedHashMap<>();
         Map<String, String> origins = new LinkedHashMap<>();
+        Map<String, String> kafka = new LinkedHashMap<>();
         for (ConfigKey<?> key : KEYS) {
             raw.put(key.name(), key.defaultValue());
             origins.put(key.name(), "default");
@@ -91,6 +101,10 @@ public final class WorkerConfig {
                 throw new IllegalArgumentException("Cannot read configuration file " + file + ": " + e.getMessage(), e);
             }
             for (String name : properties.stringPropertyNames()) {
+                if (name.startsWith(KAFKA_BOTH)) {
+                    kafka.put(name, properties.getProperty(name));
+                    continue;
+                }
                 requireKnown(name, "file " + file);
                 raw.put(name, properties.getProperty(name));
                 origins.put(name, "file " + file);
@@ -104,6 +118,10 @@ public final class WorkerConfig {
             }
         }
         for (Map.Entry<String, String> flag : flags.entrySet()) {
+            if (flag.getKey().startsWith(KAFKA_BOTH)) {
+                kafka.put(flag.getKey(), flag.getValue());
+                continue;
+            }
             requireKnown(flag.getKey(), "flag --" + flag.getKey());
             raw.put(flag.getKey(), flag.getValue());
             origins.put(flag.getKey(), "flag --" + flag.getKey());
@@ -112,7 +130,7 @@ public final class WorkerConfig {
         for (ConfigKey<?> key : KEYS) {
             values.put(key.name(), key.parse(raw.get(key.name()), origins.get(key.name())));
         }
-        WorkerConfig config = new WorkerConfig(values, origins);
+        WorkerConfig config = new WorkerConfig(values, origins, kafka);
         config.checkTogether();
         return config;
     }
@@ -149,6 +167,28 @@ public final class WorkerConfig {
         return split(get(ALLOWED_HOSTS));
     }
 
+    /** Settings for the Kafka consumer: {@code kafka.X} and {@code kafka.consumer.X} as {@code X}. */
+    public Map<String, Object> kafkaConsumer() {
+        return kafkaSettings(KAFKA_CONSUMER, KAFKA_PRODUCER);
+    }
+
+    /** Settings for the Kafka producer: {@code kafka.X} and {@code kafka.producer.X} as {@code X}. */
+    public Map<String, Object> kafkaProducer() {
+        return kafkaSettings(KAFKA_PRODUCER, KAFKA_CONSUMER);
+    }
+
+    private Map<String, Object> kafkaSettings(String mine, String theirs) {
+        Map<String, Object> result = new LinkedHashMap<>();
+        kafka.forEach((k, v) -> {
+            if (k.startsWith(mine)) {
+                result.put(k.substring(mine.length()), v);
+            } else if (!k.startsWith(theirs)) {
+                result.putIfAbsent(k.substring(KAFKA_BOTH.length()), v);
+            }
+        });
+        return result;
+    }
+
     public String deadLetterTopic() {
         return get(INPUT_TOPIC) + ".DLT";
     }
@@ -160,6 +200,8 @@ public final class WorkerConfig {
             sb.append(key.name()).append(" = ").append(values.get(key.name()))
                     .append("  (").append(origins.get(key.name())).append(")\n");
         }
+        kafka.forEach((k, v) -> sb.append(k).append(" = ")
+                .append(k.contains("password") || k.contains("jaas") || k.contains("secret") ? "[hidden]" : v).append('\n'));
         return sb.toString();
     }
 

@@ -1,0 +1,140 @@
+package io.inferencefleet.worker;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.inferencefleet.messages.InferenceRequest;
+import io.inferencefleet.messages.InferenceResult;
+import io.inferencefleet.messages.MessageCodec;
+import io.inferencefleet.paddle.model.synthetic.BuiltinModels;
+import io.inferencefleet.worker.config.WorkerConfig;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Tag;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A worker process killed with SIGKILL in the middle of a stream, then a new worker on the same
+ * group and the same shared-memory directory: no request is left without a result (at least once;
+ * requests in flight at the kill may be answered twice).
+ */
+@Tag("slow")
+class WorkerCrashIT {
+    private static final int REQUESTS = 400;
+    private static KafkaBroker broker;
+    private final MessageCodec codec = new MessageCodec();
+
+    @TempDir
+    Path temp;
+
+    @BeforeAll
+    static void startBroker() throws Exception {
+        broker = new KafkaBroker();
+    }
+
+    @AfterAll
+    static void stopBroker() throws Exception {
+        broker.close();
+    }
+
+    @Test
+    void aKilledWorkerLosesNothing() throws Exception {
+        broker.createTopic("crash-in", 2);
+        broker.createTopic("crash-out", 1);
+        Path model = Files.createDirectories(temp.resolve("tiny"));
+        BuiltinModels.generate("tiny", model, 1);
+        Path images = WorkerKafkaIT.sharedImages();
+        List<Path> photos = new ArrayList<>();
+        try (var files = Files.list(images)) {
+            files.filter(p -> !p.getFileName().toString().equals("truncated.jpg")).sorted().forEach(photos::add);
+        }
+        try (KafkaProducer<byte[], byte[]> producer = broker.producer()) {
+            for (int i = 0; i < REQUESTS; i++) {
+                String id = "req-" + i;
+                producer.send(new ProducerRecord<>("crash-in", id.getBytes(StandardCharsets.UTF_8), codec.encode(
+                        InferenceRequest.of(id, photos.get(i % photos.size()).toUri().toString()))));
+            }
+            producer.flush();
+        }
+        Map<String, String> flags = new HashMap<>();
+        flags.put("bootstrap.servers", broker.bootstrapServers());
+        flags.put("input.topic", "crash-in");
+        flags.put("results.topic", "crash-out");
+        flags.put("group.id", "crash-group");
+        flags.put("model.dir", model.toString());
+        flags.put("fetch.file.roots", images.toString());
+        flags.put("max.in.flight", "16");
+        flags.put("resume.in.flight", "8");
+        flags.put("shm.dir", temp.resolve("shm").toString());
+        // The killed member's partitions move to the new worker after its session times out.
+        flags.put("kafka.consumer.session.timeout.ms", "6000");
+        flags.put("kafka.consumer.heartbeat.interval.ms", "1000");
+
+        Process first = startWorkerProcess(flags, "crash-1");
+        int answeredBeforeKill;
+        try {
+            answeredBeforeKill = waitForResults(30, Duration.ofSeconds(60));
+        } finally {
+            first.destroyForcibly();  // SIGKILL: no drain, no commit, files left in shm.dir
+            first.waitFor(10, TimeUnit.SECONDS);
+        }
+        assertTrue(answeredBeforeKill >= 30 && answeredBeforeKill < REQUESTS,
+                "killed mid-stream: " + answeredBeforeKill + " of " + REQUESTS + " answered");
+
+        flags.put("worker.id", "crash-2");
+        Set<String> answered = new HashSet<>();
+        int results;
+        try (Worker second = Worker.start(WorkerConfig.resolve(null, Map.of(), flags))) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+            List<InferenceResult> all;
+            do {
+                all = broker.readAll("crash-out", REQUESTS, Duration.ofSeconds(2)).stream()
+                        .map(r -> codec.decodeResult(r.value())).toList();
+                answered.clear();
+                all.forEach(r -> answered.add(r.id()));
+            } while (answered.size() < REQUESTS && System.nanoTime() < deadline);
+            results = all.size();
+        }
+        assertEquals(REQUESTS, answered.size(), "requests answered after the restart");
+        System.out.printf("crash test: %d answered before SIGKILL, %d results for %d requests after restart (%d duplicates)%n",
+                answeredBeforeKill, results, REQUESTS, results - REQUESTS);
+        broker.committedVsEnd("crash-group", "crash-in").forEach((tp, offsets) ->
+                assertEquals(offsets[1], offsets[0], "committed offset of " + tp + " is its end"));
+    }
+
+    private int waitForResults(int atLeast, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        int seen = 0;
+        while (seen < atLeast && System.nanoTime() < deadline) {
+            seen = broker.readAll("crash-out", atLeast, Duration.ofMillis(500)).size();
+        }
+        return broker.readAll("crash-out", REQUESTS, Duration.ofMillis(300)).size();
+    }
+
+    private static Process startWorkerProcess(Map<String, String> flags, String workerId) throws Exception {
+        List<String> command = new ArrayList<>();
+        command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        command.add("@" + Path.of(System.getProperty("fleet.jvm.options")).toAbsolutePath());
+        command.add("-cp");
+        command.add(System.getProperty("java.class.path"));
+        command.add(WorkerMain.class.getName());
+        flags.forEach((k, v) -> command.add("--" + k + "=" + v));
+        command.add("--worker.id=" + workerId);
+        return new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectOutput(Files.createTempFile("worker-" + workerId, ".log").toFile()).start();
+    }
+}

@@ -1,0 +1,67 @@
+package io.inferencefleet.worker.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class WorkerConfigTest {
+    @TempDir
+    Path temp;
+
+    @Test
+    void defaultsWork() {
+        WorkerConfig config = WorkerConfig.resolve(null, Map.of(), Map.of());
+        assertEquals("localhost:9092", config.get(WorkerConfig.BOOTSTRAP_SERVERS));
+        assertEquals(32, config.get(WorkerConfig.MAX_IN_FLIGHT));
+        assertEquals("images.DLT", config.deadLetterTopic());
+        assertTrue(config.shmDir().startsWith("/dev/shm/inference-fleet"));
+    }
+
+    @Test
+    void flagsBeatEnvironmentWhichBeatsTheFile() throws Exception {
+        Path file = temp.resolve("worker.properties");
+        Files.writeString(file, "input.topic=from-file\nresults.topic=from-file\ngroup.id=from-file\n");
+        WorkerConfig config = WorkerConfig.resolve(file,
+                Map.of("FLEET_RESULTS_TOPIC", "from-env", "FLEET_GROUP_ID", "from-env"),
+                Map.of("group.id", "from-flag"));
+        assertEquals("from-file", config.get(WorkerConfig.INPUT_TOPIC));
+        assertEquals("from-env", config.get(WorkerConfig.RESULTS_TOPIC));
+        assertEquals("from-flag", config.get(WorkerConfig.GROUP_ID));
+        assertTrue(config.describe().contains("group.id = from-flag  (flag --group.id)"), config.describe());
+    }
+
+    @Test
+    void errorsNameTheKeyTheValueAndWhereItCameFrom() {
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+                () -> WorkerConfig.resolve(null, Map.of("FLEET_PREDICTOR_THREADS", "many"), Map.of()));
+        assertEquals("Invalid value 'many' for predictor.threads (from env FLEET_PREDICTOR_THREADS): "
+                + "must be an integer in [1, 256]", bad.getMessage());
+        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+                () -> WorkerConfig.resolve(null, Map.of(), Map.of("predictor.thread", "2")));
+        assertTrue(unknown.getMessage().startsWith("Unknown configuration key 'predictor.thread'"), unknown.getMessage());
+        IllegalArgumentException together = assertThrows(IllegalArgumentException.class,
+                () -> WorkerConfig.resolve(null, Map.of(), Map.of("max.in.flight", "4", "resume.in.flight", "4")));
+        assertTrue(together.getMessage().contains("resume.in.flight"), together.getMessage());
+    }
+
+    @Test
+    void kafkaSettingsPassThroughToTheRightClientAndSecretsAreHiddenInTheLog() {
+        WorkerConfig config = WorkerConfig.resolve(null, Map.of(), Map.of(
+                "kafka.security.protocol", "SASL_SSL",
+                "kafka.sasl.jaas.config", "secret stuff",
+                "kafka.consumer.session.timeout.ms", "6000",
+                "kafka.producer.linger.ms", "5"));
+        assertEquals("SASL_SSL", config.kafkaConsumer().get("security.protocol"));
+        assertEquals("SASL_SSL", config.kafkaProducer().get("security.protocol"));
+        assertEquals("6000", config.kafkaConsumer().get("session.timeout.ms"));
+        assertTrue(!config.kafkaProducer().containsKey("session.timeout.ms"));
+        assertEquals("5", config.kafkaProducer().get("linger.ms"));
+        assertTrue(config.describe().contains("kafka.sasl.jaas.config = [hidden]"), config.describe());
+    }
+}
