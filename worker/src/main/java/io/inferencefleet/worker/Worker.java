@@ -20,10 +20,12 @@ import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
+import net.openhft.affinity.Affinity;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -39,6 +41,11 @@ import org.slf4j.LoggerFactory;
  * </pre>
  * {@link #start(WorkerConfig)} returns once every thread runs; {@link #close()} stops taking
  * requests, waits (bounded) for in-flight results, commits, and releases everything.
+ *
+ * <p>With {@code numa.pin} (the default) the calling thread is pinned to the node's CPUs before
+ * anything else is created, so every thread the worker starts inherits them; threads the JVM
+ * started earlier (GC, JIT) are not affected: launch the JVM under {@code taskset} for those
+ * ({@code fleet up} does).
  */
 public final class Worker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
@@ -51,6 +58,13 @@ public final class Worker implements AutoCloseable {
     private Worker(WorkerConfig config) {
         String workerId = config.workerId();
         LOG.info("event=worker_starting worker_id={}\n{}", workerId, config.describe());
+        BitSet cpus = config.pinnedCpus();
+        if (cpus != null) {
+            // Pin this thread first: every thread created from here on (intake, lanes, Kafka's
+            // client threads, Paddle's math threads, Chronicle's) inherits the node's CPUs.
+            Affinity.setAffinity(cpus);
+            LOG.info("event=worker_pinned numa_node={} cpus={}", config.get(WorkerConfig.NUMA_NODE), cpus);
+        }
         try {
             ModelFiles model = ModelFiles.inDirectory(Path.of(config.get(WorkerConfig.MODEL_DIR)));
             PaddleClasConfig clas = model.inferenceConfig()
@@ -80,7 +94,7 @@ public final class Worker implements AutoCloseable {
             intake.publisher(publisher);
             for (int i = 0; i < config.get(WorkerConfig.PREDICTOR_THREADS); i++) {
                 Lane lane = new Lane(i, workerId, config.shmDir(), maxInFlight, original, clas.preprocess(), fetcher,
-                        results, publisher, null);
+                        results, publisher, cpus);
                 lanes.add(lane);
             }
             // Closed in reverse: lanes stop before the publisher they write to, the publisher before the predictor.

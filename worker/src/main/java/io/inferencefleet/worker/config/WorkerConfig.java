@@ -58,9 +58,16 @@ public final class WorkerConfig {
     public static final ConfigKey<Integer> SHUTDOWN_TIMEOUT_MS = ConfigKey.integer("shutdown.timeout.ms", 30_000,
             0, 3_600_000, "How long shutdown and rebalances wait for in-flight requests before abandoning them.");
 
+    public static final ConfigKey<Integer> NUMA_NODE = ConfigKey.integer("numa.node", 0, 0, 1023,
+            "NUMA node this worker serves: every thread it starts (and Paddle's) runs on that node's CPUs.");
+    public static final ConfigKey<Boolean> NUMA_PIN = ConfigKey.bool("numa.pin", true,
+            "Pin the worker's threads to the node's CPUs (false: leave scheduling to the OS).");
+    public static final ConfigKey<String> NUMA_TOPOLOGY = ConfigKey.optional("numa.topology",
+            "Override of the topology read from /sys, as node:cpulist;node:cpulist (for tests).");
+
     static final List<ConfigKey<?>> KEYS = List.of(BOOTSTRAP_SERVERS, INPUT_TOPIC, RESULTS_TOPIC, GROUP_ID, DEAD_LETTER,
             MODEL_DIR, PREDICTOR_THREADS, MATH_THREADS, MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS,
-            MAX_IMAGE_BYTES, FETCH_TIMEOUT_MS, SHM_DIR, WORKER_ID, SHUTDOWN_TIMEOUT_MS);
+            MAX_IMAGE_BYTES, FETCH_TIMEOUT_MS, SHM_DIR, WORKER_ID, SHUTDOWN_TIMEOUT_MS, NUMA_NODE, NUMA_PIN, NUMA_TOPOLOGY);
 
     /** Keys with these prefixes go to the Kafka clients unchanged (security settings, timeouts, ...). */
     static final String KAFKA_BOTH = "kafka.";
@@ -159,6 +166,17 @@ public final class WorkerConfig {
         return dir.isBlank() ? Path.of("/dev/shm/inference-fleet", workerId()) : Path.of(dir);
     }
 
+    /** The node's CPUs when pinning is on, else null. */
+    public java.util.BitSet pinnedCpus() {
+        if (!get(NUMA_PIN)) {
+            return null;
+        }
+        io.inferencefleet.worker.numa.NumaTopology topology = get(NUMA_TOPOLOGY).isBlank()
+                ? io.inferencefleet.worker.numa.NumaTopology.detect()
+                : io.inferencefleet.worker.numa.NumaTopology.parse(get(NUMA_TOPOLOGY));
+        return topology.cpus(get(NUMA_NODE));
+    }
+
     public List<Path> fileRoots() {
         return split(get(FILE_ROOTS)).stream().map(Path::of).collect(Collectors.toList());
     }
@@ -216,6 +234,7 @@ public final class WorkerConfig {
             throw new IllegalArgumentException("Invalid value " + get(RESUME_IN_FLIGHT) + " for resume.in.flight: must be"
                     + " below max.in.flight (" + get(MAX_IN_FLIGHT) + ")");
         }
+        pinnedCpus();  // validates numa.node against the topology
         for (Path root : fileRoots()) {
             if (!Files.isDirectory(root)) {
                 throw new IllegalArgumentException("Invalid value " + root + " in fetch.file.roots: not a directory");

@@ -37,7 +37,7 @@ public final class Lane implements AutoCloseable {
      */
     public Lane(int index, String workerId, Path shmDir, int jobCapacity, Predictor original,
                 PreprocessConfig preprocess, ImageFetcher fetcher, ResultFactory results, ResultPublisher publisher,
-                long[] cpusOrNull) {
+                java.util.BitSet cpusOrNull) {
         this.index = index;
         this.jobs = new OneToOneConcurrentArrayQueue<>(jobCapacity);
         this.queue = TensorQueue.open(TensorQueueConfig.builder()

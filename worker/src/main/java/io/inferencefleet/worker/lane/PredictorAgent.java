@@ -26,14 +26,14 @@ final class PredictorAgent implements Agent {
     private final Predictor original;
     private final ResultFactory results;
     private final ResultPublisher publisher;
-    private final long[] cpus;
+    private final BitSet cpus;
     private final int[] shape;
     private Predictor predictor;
     private float[] scores;
     private int classes;
 
     PredictorAgent(int lane, TensorReader reader, Map<Long, Job> registry, Predictor original,
-                   PreprocessConfig preprocess, ResultFactory results, ResultPublisher publisher, long[] cpus) {
+                   PreprocessConfig preprocess, ResultFactory results, ResultPublisher publisher, BitSet cpus) {
         this.lane = lane;
         this.reader = reader;
         this.registry = registry;
@@ -48,11 +48,7 @@ final class PredictorAgent implements Agent {
     @Override
     public void onStart() {
         if (cpus != null) {
-            BitSet mask = new BitSet();
-            for (long cpu : cpus) {
-                mask.set((int) cpu);
-            }
-            Affinity.setAffinity(mask);
+            Affinity.setAffinity(cpus);  // before the clone: Paddle's math threads inherit it
         }
         predictor = original.cloneSharingWeights();
         long declared = predictor.outputs().get(0).dim(predictor.outputs().get(0).rank() - 1);
