@@ -9,6 +9,8 @@ import io.inferencefleet.worker.fetch.FetchConfig;
 import io.inferencefleet.worker.fetch.ImageFetcher;
 import io.inferencefleet.worker.intake.Intake;
 import io.inferencefleet.worker.lane.Lane;
+import io.inferencefleet.worker.metrics.MetricsServer;
+import io.inferencefleet.worker.metrics.WorkerMetrics;
 import io.inferencefleet.worker.preprocess.PaddleClasConfig;
 import io.inferencefleet.worker.preprocess.PreprocessConfig;
 import io.inferencefleet.worker.publish.ResultFactory;
@@ -53,6 +55,7 @@ public final class Worker implements AutoCloseable {
     private final List<AutoCloseable> resources = new ArrayList<>();
     private final Intake intake;
     private final Thread intakeThread;
+    private final MetricsServer metricsServer;
     private boolean closed;
 
     private Worker(WorkerConfig config) {
@@ -82,19 +85,20 @@ public final class Worker implements AutoCloseable {
                     .withMaxImageBytes((int) Math.min(Integer.MAX_VALUE - 8, config.get(WorkerConfig.MAX_IMAGE_BYTES))));
             resources.add(fetcher);
 
+            WorkerMetrics metrics = new WorkerMetrics();
             int maxInFlight = config.get(WorkerConfig.MAX_IN_FLIGHT);
             List<Lane> lanes = new ArrayList<>();
             KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProperties(config, workerId, maxInFlight));
             intake = new Intake(consumer, config.get(WorkerConfig.INPUT_TOPIC), lanes, results, maxInFlight,
-                    config.get(WorkerConfig.RESUME_IN_FLIGHT), config.get(WorkerConfig.SHUTDOWN_TIMEOUT_MS));
+                    config.get(WorkerConfig.RESUME_IN_FLIGHT), config.get(WorkerConfig.SHUTDOWN_TIMEOUT_MS), metrics);
             ResultPublisher publisher = new ResultPublisher(config.get(WorkerConfig.BOOTSTRAP_SERVERS),
                     config.get(WorkerConfig.RESULTS_TOPIC),
                     config.get(WorkerConfig.DEAD_LETTER) ? config.deadLetterTopic() : null,
-                    config.kafkaProducer(), intake::onDone, intake::onFatal);
+                    config.kafkaProducer(), intake::onDone, intake::onFatal, metrics);
             intake.publisher(publisher);
             for (int i = 0; i < config.get(WorkerConfig.PREDICTOR_THREADS); i++) {
                 Lane lane = new Lane(i, workerId, config.shmDir(), maxInFlight, original, clas.preprocess(), fetcher,
-                        results, publisher, cpus);
+                        results, publisher, cpus, metrics);
                 lanes.add(lane);
             }
             // Closed in reverse: lanes stop before the publisher they write to, the publisher before the predictor.
@@ -103,6 +107,14 @@ public final class Worker implements AutoCloseable {
             lanes.forEach(Lane::start);
             intakeThread = new Thread(intake, "intake");
             intakeThread.start();
+            int port = config.get(WorkerConfig.METRICS_PORT);
+            metricsServer = port < 0 ? null : new MetricsServer(config.get(WorkerConfig.METRICS_HOST), port, metrics,
+                    intakeThread::isAlive, intake::ready);
+            if (metricsServer != null) {
+                resources.add(metricsServer);
+                LOG.info("event=metrics_listening url=http://{}:{}/metrics", config.get(WorkerConfig.METRICS_HOST),
+                        metricsServer.port());
+            }
             LOG.info("event=worker_started worker_id={} lanes={} model={} preprocess=\"{}\"", workerId, lanes.size(),
                     model.modelFile().getParent(), clas.preprocess());
         } catch (RuntimeException e) {
@@ -113,6 +125,11 @@ public final class Worker implements AutoCloseable {
 
     public static Worker start(WorkerConfig config) {
         return new Worker(config);
+    }
+
+    /** Port of the metrics server, or -1 when it is off. */
+    public int metricsPort() {
+        return metricsServer == null ? -1 : metricsServer.port();
     }
 
     /** Blocks until the intake stops (after {@link #close()} or a fatal error). */

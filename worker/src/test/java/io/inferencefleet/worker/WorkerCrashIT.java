@@ -80,6 +80,7 @@ class WorkerCrashIT {
         flags.put("max.in.flight", "16");
         flags.put("resume.in.flight", "8");
         flags.put("shm.dir", temp.resolve("shm").toString());
+        flags.put("metrics.port", "0");
         // The killed member's partitions move to the new worker after its session times out.
         flags.put("kafka.consumer.session.timeout.ms", "6000");
         flags.put("kafka.consumer.heartbeat.interval.ms", "1000");

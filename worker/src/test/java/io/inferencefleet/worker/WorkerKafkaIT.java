@@ -98,11 +98,24 @@ class WorkerKafkaIT {
         flags.put("resume.in.flight", "4");
         flags.put("dead.letter.enabled", "true");
         flags.put("shm.dir", temp.resolve("shm").toString());
+        flags.put("metrics.port", "0");
         flags.put("worker.id", "it-worker");
         List<ConsumerRecord<byte[], byte[]>> records;
+        String metrics;
         try (Worker worker = Worker.start(WorkerConfig.resolve(null, Map.of(), flags))) {
             records = broker.readAll("predictions", requests, Duration.ofSeconds(90));
+            assertEquals("ready\n", http(worker.metricsPort(), "/ready"));
+            assertEquals("healthy\n", http(worker.metricsPort(), "/health"));
+            metrics = http(worker.metricsPort(), "/metrics");
         }
+        long ok = expected.values().stream().filter("OK"::equals).count();
+        assertTrue(metrics.contains("fleet_requests_total{code=\"\",status=\"ok\"} " + ok + ".0"), metrics);
+        assertTrue(metrics.contains("fleet_requests_total{code=\"truncated_image\",status=\"error\"} 1.0"), metrics);
+        assertTrue(metrics.contains("fleet_stage_seconds_count{stage=\"inference\"} " + ok), metrics);
+        // 30 waiting requests against max.in.flight=8: intake must have paused, and resumed to finish.
+        assertTrue(counter(metrics, "fleet_intake_pauses_total") >= 1, metrics);
+        assertTrue(counter(metrics, "fleet_intake_resumes_total") >= 1, metrics);
+        assertTrue(metrics.contains("fleet_in_flight 0.0"), "nothing left in flight: " + metrics);
 
         Map<String, List<InferenceResult>> byId = records.stream().map(r -> codec.decodeResult(r.value()))
                 .collect(Collectors.groupingBy(InferenceResult::id));
@@ -135,6 +148,19 @@ class WorkerKafkaIT {
 
         broker.committedVsEnd("inference-fleet", "images").forEach((tp, offsets) ->
                 assertEquals(offsets[1], offsets[0], "committed offset of " + tp + " is its end"));
+    }
+
+    private static double counter(String metrics, String name) {
+        return metrics.lines().filter(l -> l.startsWith(name + " ")).mapToDouble(l -> Double.parseDouble(l.split(" ")[1]))
+                .findFirst().orElse(-1);
+    }
+
+    private static String http(int port, String path) throws Exception {
+        var client = java.net.http.HttpClient.newHttpClient();
+        var response = client.send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + port + path)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString());
+        return response.body();
     }
 
     private static void send(KafkaProducer<byte[], byte[]> producer, String key, byte[] value) throws Exception {

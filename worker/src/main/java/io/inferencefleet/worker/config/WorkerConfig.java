@@ -65,9 +65,14 @@ public final class WorkerConfig {
     public static final ConfigKey<String> NUMA_TOPOLOGY = ConfigKey.optional("numa.topology",
             "Override of the topology read from /sys, as node:cpulist;node:cpulist (for tests).");
 
+    public static final ConfigKey<Integer> METRICS_PORT = ConfigKey.integer("metrics.port", 9400, -1, 65535,
+            "Port of /metrics (Prometheus), /health and /ready; 0 picks a free port, -1 turns the server off.");
+    public static final ConfigKey<String> METRICS_HOST = ConfigKey.string("metrics.host", "0.0.0.0",
+            "Address the metrics server listens on.");
+
     static final List<ConfigKey<?>> KEYS = List.of(BOOTSTRAP_SERVERS, INPUT_TOPIC, RESULTS_TOPIC, GROUP_ID, DEAD_LETTER,
             MODEL_DIR, PREDICTOR_THREADS, MATH_THREADS, MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS,
-            MAX_IMAGE_BYTES, FETCH_TIMEOUT_MS, SHM_DIR, WORKER_ID, SHUTDOWN_TIMEOUT_MS, NUMA_NODE, NUMA_PIN, NUMA_TOPOLOGY);
+            MAX_IMAGE_BYTES, FETCH_TIMEOUT_MS, SHM_DIR, WORKER_ID, SHUTDOWN_TIMEOUT_MS, NUMA_NODE, NUMA_PIN, NUMA_TOPOLOGY, METRICS_PORT, METRICS_HOST);
 
     /** Keys with these prefixes go to the Kafka clients unchanged (security settings, timeouts, ...). */
     static final String KAFKA_BOTH = "kafka.";

@@ -3,6 +3,7 @@ package io.inferencefleet.worker.intake;
 import io.inferencefleet.messages.MessageCodec;
 import io.inferencefleet.worker.lane.Job;
 import io.inferencefleet.worker.lane.Lane;
+import io.inferencefleet.worker.metrics.WorkerMetrics;
 import io.inferencefleet.worker.publish.ResultFactory;
 import io.inferencefleet.worker.publish.ResultPublisher;
 import java.time.Duration;
@@ -44,13 +45,17 @@ public final class Intake implements Runnable {
     private final OffsetTracker tracker = new OffsetTracker();
     private final Queue<Job> done = new ConcurrentLinkedQueue<>();
     private final AtomicReference<Exception> fatal = new AtomicReference<>();
+    private final WorkerMetrics metrics;
     private ResultPublisher publisher;
     private volatile boolean running = true;
+    private volatile int assigned;
+    private long lagCheckedNs;
+    private double lag = Double.NaN;
     private boolean paused;
     private long accepted;
 
     public Intake(Consumer<byte[], byte[]> consumer, String inputTopic, List<Lane> lanes, ResultFactory results,
-                  int maxInFlight, int resumeInFlight, long drainTimeoutMs) {
+                  int maxInFlight, int resumeInFlight, long drainTimeoutMs, WorkerMetrics metrics) {
         this.consumer = consumer;
         this.inputTopic = inputTopic;
         this.lanes = lanes;
@@ -58,6 +63,12 @@ public final class Intake implements Runnable {
         this.maxInFlight = maxInFlight;
         this.resumeInFlight = resumeInFlight;
         this.drainTimeoutMs = drainTimeoutMs;
+        this.metrics = metrics;
+    }
+
+    /** Ready: partitions assigned and results can be written. */
+    public boolean ready() {
+        return running && assigned > 0 && fatal.get() == null;
     }
 
     /** Set once, before {@link #run()}; the publisher reports back through {@link #onDone} and {@link #onFatal}. */
@@ -147,12 +158,36 @@ public final class Intake implements Runnable {
         if (!paused && inFlight >= maxInFlight) {
             consumer.pause(consumer.assignment());
             paused = true;
+            metrics.paused();
             LOG.debug("event=paused in_flight={}", inFlight);
         } else if (paused && inFlight <= resumeInFlight) {
             consumer.resume(consumer.paused());
             paused = false;
+            metrics.resumed();
             LOG.debug("event=resumed in_flight={}", inFlight);
         }
+        long now = System.nanoTime();
+        if (now - lagCheckedNs > 1_000_000_000L) {
+            lagCheckedNs = now;
+            lag = maxLag();
+            for (Lane lane : lanes) {
+                metrics.laneQueued(lane.index(), lane.queuedJobs());
+            }
+        }
+        metrics.intake(inFlight, paused, lag);
+    }
+
+    private double maxLag() {
+        for (var e : consumer.metrics().entrySet()) {
+            // The consumer-wide maximum, not the per-partition ones.
+            if (e.getKey().name().equals("records-lag-max") && !e.getKey().tags().containsKey("partition")) {
+                Object value = e.getValue().metricValue();
+                if (value instanceof Double d && !d.isNaN() && !d.isInfinite()) {
+                    return d;
+                }
+            }
+        }
+        return Double.NaN;
     }
 
     /**
@@ -208,11 +243,13 @@ public final class Intake implements Runnable {
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
             LOG.info("event=partitions_revoked partitions={} in_flight={}", partitions, pending(partitions));
             drain(partitions);
+            assigned = Math.max(0, consumer.assignment().size() - partitions.size());
         }
 
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
             LOG.info("event=partitions_assigned partitions={}", partitions);
+            assigned = consumer.assignment().size();
             if (paused) {
                 Set<TopicPartition> all = new HashSet<>(consumer.assignment());
                 consumer.pause(all);

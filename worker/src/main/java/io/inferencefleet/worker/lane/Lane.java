@@ -4,6 +4,7 @@ import io.inferencefleet.paddle.Predictor;
 import io.inferencefleet.shm.TensorQueue;
 import io.inferencefleet.shm.TensorQueueConfig;
 import io.inferencefleet.worker.fetch.ImageFetcher;
+import io.inferencefleet.worker.metrics.WorkerMetrics;
 import io.inferencefleet.worker.preprocess.PreprocessConfig;
 import io.inferencefleet.worker.publish.ResultFactory;
 import io.inferencefleet.worker.publish.ResultPublisher;
@@ -37,7 +38,7 @@ public final class Lane implements AutoCloseable {
      */
     public Lane(int index, String workerId, Path shmDir, int jobCapacity, Predictor original,
                 PreprocessConfig preprocess, ImageFetcher fetcher, ResultFactory results, ResultPublisher publisher,
-                java.util.BitSet cpusOrNull) {
+                java.util.BitSet cpusOrNull, WorkerMetrics metrics) {
         this.index = index;
         this.jobs = new OneToOneConcurrentArrayQueue<>(jobCapacity);
         this.queue = TensorQueue.open(TensorQueueConfig.builder()
@@ -51,7 +52,7 @@ public final class Lane implements AutoCloseable {
         DecoderAgent decoder = new DecoderAgent(index, jobs, queued, queue.writer(), registry, preprocess, fetcher,
                 results, publisher);
         PredictorAgent predictor = new PredictorAgent(index, queue.reader(PredictorAgent.READER), registry, original,
-                preprocess, results, publisher, cpusOrNull);
+                preprocess, results, publisher, cpusOrNull, metrics);
         this.decoderRunner = new AgentRunner(new BackoffIdleStrategy(100, 10, 1_000, 1_000_000), this::onError, null, decoder);
         this.predictorRunner = new AgentRunner(queue.newReaderIdleStrategy(), this::onError, null, predictor);
     }
@@ -68,6 +69,10 @@ public final class Lane implements AutoCloseable {
             return true;
         }
         return false;
+    }
+
+    public int index() {
+        return index;
     }
 
     /** Jobs waiting for the decoder. */

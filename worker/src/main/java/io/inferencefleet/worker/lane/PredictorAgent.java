@@ -5,6 +5,7 @@ import io.inferencefleet.paddle.Predictor;
 import io.inferencefleet.shm.TensorReader;
 import io.inferencefleet.shm.TensorView;
 import io.inferencefleet.worker.preprocess.PreprocessConfig;
+import io.inferencefleet.worker.metrics.WorkerMetrics;
 import io.inferencefleet.worker.publish.ResultFactory;
 import io.inferencefleet.worker.publish.ResultPublisher;
 import java.util.BitSet;
@@ -27,13 +28,14 @@ final class PredictorAgent implements Agent {
     private final ResultFactory results;
     private final ResultPublisher publisher;
     private final BitSet cpus;
+    private final WorkerMetrics metrics;
     private final int[] shape;
     private Predictor predictor;
     private float[] scores;
     private int classes;
 
     PredictorAgent(int lane, TensorReader reader, Map<Long, Job> registry, Predictor original,
-                   PreprocessConfig preprocess, ResultFactory results, ResultPublisher publisher, BitSet cpus) {
+                   PreprocessConfig preprocess, ResultFactory results, ResultPublisher publisher, BitSet cpus, WorkerMetrics metrics) {
         this.lane = lane;
         this.reader = reader;
         this.registry = registry;
@@ -41,6 +43,7 @@ final class PredictorAgent implements Agent {
         this.results = results;
         this.publisher = publisher;
         this.cpus = cpus;
+        this.metrics = metrics;
         int[] chw = preprocess.chwShape();
         this.shape = new int[] {1, chw[0], chw[1], chw[2]};
     }
@@ -77,6 +80,7 @@ final class PredictorAgent implements Agent {
             return;
         }
         double inferenceMs = (System.nanoTime() - start) / 1e6;
+        metrics.predictorBusy(lane, inferenceMs / 1000.0);
         publisher.publish(job, results.ok(job, scores, classes, inferenceMs, queueMs));
     }
 

@@ -3,6 +3,7 @@ package io.inferencefleet.worker.publish;
 import io.inferencefleet.messages.InferenceResult;
 import io.inferencefleet.messages.MessageCodec;
 import io.inferencefleet.worker.lane.Job;
+import io.inferencefleet.worker.metrics.WorkerMetrics;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Properties;
@@ -36,6 +37,7 @@ public final class ResultPublisher implements AutoCloseable {
     private final String deadLetterTopic;
     private final Consumer<Job> onDone;
     private final Consumer<Exception> onFatal;
+    private final WorkerMetrics metrics;
 
     /**
      * @param deadLetterTopic null to disable dead-letter copies
@@ -43,7 +45,8 @@ public final class ResultPublisher implements AutoCloseable {
      * @param onFatal called when a record could not be written despite the producer's retries
      */
     public ResultPublisher(String bootstrapServers, String resultsTopic, String deadLetterTopic,
-                           Map<String, Object> extraProducerConfig, Consumer<Job> onDone, Consumer<Exception> onFatal) {
+                           Map<String, Object> extraProducerConfig, Consumer<Job> onDone, Consumer<Exception> onFatal,
+                           WorkerMetrics metrics) {
         Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
@@ -57,10 +60,12 @@ public final class ResultPublisher implements AutoCloseable {
         this.deadLetterTopic = deadLetterTopic;
         this.onDone = onDone;
         this.onFatal = onFatal;
+        this.metrics = metrics;
     }
 
     /** Publishes {@code result} for {@code job}; for ERROR results also the dead-letter copy. */
     public void publish(Job job, InferenceResult result) {
+        metrics.onResult(result);
         boolean deadLetter = deadLetterTopic != null && result.status() == InferenceResult.Status.ERROR;
         AtomicInteger outstanding = new AtomicInteger(deadLetter ? 2 : 1);
         RecordHeaders headers = new RecordHeaders();

@@ -45,6 +45,7 @@ class WorkerPinningTest {
         flags.put("math.threads", "2");
         flags.put("numa.topology", "0:0;1:1");
         flags.put("numa.node", "1");
+        flags.put("metrics.port", "0");
         Worker.start(WorkerConfig.resolve(null, Map.of(), flags));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (System.nanoTime() < deadline && !names(tasks()).containsAll(List.of("predictor-0", "predictor-1", "decoder-1"))) {

@@ -1,0 +1,89 @@
+package io.inferencefleet.worker.metrics;
+
+import io.inferencefleet.messages.InferenceResult;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+
+/**
+ * The worker's Prometheus metrics, in their own registry (several workers can share a JVM in
+ * tests). Recording is cheap and thread-safe; {@link MetricsServer} exposes them.
+ */
+public final class WorkerMetrics {
+    private final PrometheusRegistry registry = new PrometheusRegistry();
+    private final Counter requests = Counter.builder().name("fleet_requests_total")
+            .help("Results published, by status and error code").labelNames("status", "code").register(registry);
+    private final Histogram stageSeconds = Histogram.builder().name("fleet_stage_seconds")
+            .help("Time per pipeline stage").labelNames("stage")
+            .classicUpperBounds(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+            .register(registry);
+    private final Histogram requestSeconds = Histogram.builder().name("fleet_request_seconds")
+            .help("From the record's intake to its result, per request")
+            .classicUpperBounds(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+            .register(registry);
+    private final Gauge inFlight = Gauge.builder().name("fleet_in_flight")
+            .help("Requests accepted whose result is not yet acknowledged").register(registry);
+    private final Gauge paused = Gauge.builder().name("fleet_partitions_paused")
+            .help("1 while intake is paused by back-pressure").register(registry);
+    private final Counter pauses = Counter.builder().name("fleet_intake_pauses_total")
+            .help("Times intake paused its partitions at max.in.flight").register(registry);
+    private final Counter resumes = Counter.builder().name("fleet_intake_resumes_total")
+            .help("Times intake resumed its partitions at resume.in.flight").register(registry);
+    private final Gauge lag = Gauge.builder().name("fleet_consumer_lag_records")
+            .help("Largest consumer lag over the worker's partitions (Kafka records-lag-max)").register(registry);
+    private final Gauge queued = Gauge.builder().name("fleet_lane_queued_jobs")
+            .help("Jobs waiting for a lane's decoder").labelNames("lane").register(registry);
+    private final Counter busy = Counter.builder().name("fleet_predictor_busy_seconds_total")
+            .help("Time a lane's predictor spent in Paddle").labelNames("lane").register(registry);
+
+    public PrometheusRegistry registry() {
+        return registry;
+    }
+
+    /** Counts a published result and records its stage timings. */
+    public void onResult(InferenceResult result) {
+        String code = result.error() != null ? result.error().code() : "";
+        requests.labelValues(result.status().name().toLowerCase(java.util.Locale.ROOT), code).inc();
+        InferenceResult.Timings t = result.timingsMs();
+        if (t != null) {
+            observe("fetch", t.fetch());
+            observe("preprocess", t.preprocess());
+            observe("queue", t.queue());
+            observe("inference", t.inference());
+            if (t.total() != null) {
+                requestSeconds.observe(t.total() / 1000.0);
+            }
+        }
+    }
+
+    public void predictorBusy(int lane, double seconds) {
+        busy.labelValues(Integer.toString(lane)).inc(seconds);
+    }
+
+    public void intake(int inFlightRequests, boolean isPaused, double maxLagRecords) {
+        inFlight.set(inFlightRequests);
+        paused.set(isPaused ? 1 : 0);
+        if (!Double.isNaN(maxLagRecords)) {
+            lag.set(maxLagRecords);
+        }
+    }
+
+    public void paused() {
+        pauses.inc();
+    }
+
+    public void resumed() {
+        resumes.inc();
+    }
+
+    public void laneQueued(int lane, int jobs) {
+        queued.labelValues(Integer.toString(lane)).set(jobs);
+    }
+
+    private void observe(String stage, Double millis) {
+        if (millis != null) {
+            stageSeconds.labelValues(stage).observe(millis / 1000.0);
+        }
+    }
+}
