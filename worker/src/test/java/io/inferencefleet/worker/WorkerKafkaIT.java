@@ -150,6 +150,48 @@ class WorkerKafkaIT {
                 assertEquals(offsets[1], offsets[0], "committed offset of " + tp + " is its end"));
     }
 
+    @Test
+    void resnet50AnswersRealPhotosWithTopFiveOfAThousandClasses() throws Exception {
+        broker.createTopic("photos", 1);
+        broker.createTopic("photo-results", 1);
+        Path model = temp.resolve("resnet50");
+        BuiltinModels.generate("resnet50", Files.createDirectories(model), 42);
+        Path images = sharedImages();
+        List<String> photos = List.of("squirrel_cls.jpg", "chelsea.png", "chessboard_GRAY_U16.tif");
+        try (KafkaProducer<byte[], byte[]> producer = broker.producer()) {
+            for (String photo : photos) {
+                producer.send(new ProducerRecord<>("photos", photo.getBytes(StandardCharsets.UTF_8),
+                        codec.encode(InferenceRequest.of(photo, images.resolve(photo).toUri().toString())))).get();
+            }
+        }
+        Map<String, String> flags = new HashMap<>();
+        flags.put("bootstrap.servers", broker.bootstrapServers());
+        flags.put("input.topic", "photos");
+        flags.put("results.topic", "photo-results");
+        flags.put("group.id", "resnet50-test");
+        flags.put("model.dir", model.toString());
+        flags.put("fetch.file.roots", images.toString());
+        flags.put("shm.dir", temp.resolve("shm").toString());
+        flags.put("metrics.port", "-1");
+        List<ConsumerRecord<byte[], byte[]>> records;
+        try (Worker worker = Worker.start(WorkerConfig.resolve(null, Map.of(), flags))) {
+            records = broker.readAll("photo-results", photos.size(), Duration.ofSeconds(90));
+        }
+        assertEquals(photos.size(), records.size());
+        for (ConsumerRecord<byte[], byte[]> record : records) {
+            InferenceResult result = codec.decodeResult(record.value());
+            assertEquals(Status.OK, result.status(), result.toString());
+            assertEquals("resnet50", result.model().name());
+            assertEquals(5, result.predictions().size());
+            float previous = Float.MAX_VALUE;
+            for (InferenceResult.Prediction p : result.predictions()) {
+                assertTrue(p.classId() >= 0 && p.classId() < 1000, result.toString());
+                assertTrue(p.score() <= previous, "best first: " + result.predictions());
+                previous = p.score();
+            }
+        }
+    }
+
     private static double counter(String metrics, String name) {
         return metrics.lines().filter(l -> l.startsWith(name + " ")).mapToDouble(l -> Double.parseDouble(l.split(" ")[1]))
                 .findFirst().orElse(-1);

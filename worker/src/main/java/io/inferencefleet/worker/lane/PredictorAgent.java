@@ -70,6 +70,12 @@ final class PredictorAgent implements Agent {
             return;  // abandoned (partition revoked or worker stopping)
         }
         double queueMs = (System.nanoTime() - tensor.enqueueTimeNs()) / 1e6;
+        Long deadline = job.request().deadlineMs();
+        long now = System.currentTimeMillis();
+        if (deadline != null && now > deadline) {
+            publisher.publish(job, results.expired(job, deadline, now));  // expired while queued: skip Paddle
+            return;
+        }
         long start = System.nanoTime();
         try {
             predictor.setInput(0, tensor.address(), tensor.lengthBytes(), shape);
