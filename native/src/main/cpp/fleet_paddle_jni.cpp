@@ -101,6 +101,30 @@ jlong elementCount(const std::vector<int>& shape) {
   return n;
 }
 
+// Both copy entry points: checks that output `index` is float32 and fits `capacityFloats`, then
+// lets `copy` write it. Returns the floats copied, -(floats needed) when the destination is too
+// small (a normal outcome the Java side turns into a precise message), or 0 with an exception
+// pending.
+template <typename Copy>
+jlong copyOutput(JNIEnv* env, jlong handle, jint index, jlong capacityFloats, Copy&& copy) {
+  jlong copied = 0;
+  guarded(env, "copying Paddle output", [&] {
+    paddle_infer::Tensor* out = handleOf(handle)->outputs.at(static_cast<std::size_t>(index)).get();
+    if (out->type() != paddle_infer::DataType::FLOAT32) {
+      throwPaddle(env, "copying Paddle output: output is not float32 (Paddle DataType " +
+                           std::to_string(static_cast<int>(out->type())) + ")");
+      return;
+    }
+    const jlong needed = elementCount(out->shape());
+    if (needed > capacityFloats) {
+      copied = -needed;
+      return;
+    }
+    if (copy(out)) copied = needed;
+  });
+  return copied;
+}
+
 }  // namespace
 
 extern "C" {
@@ -213,48 +237,19 @@ JNIEXPORT jintArray JNICALL Java_io_inferencefleet_paddle_PaddleNative_outputSha
   return result;
 }
 
-// Copies output `index` to `address` if it holds at least `capacityFloats` floats.
-// Returns the number of floats copied, or -(needed floats) if the destination is too small
-// (a normal outcome the Java side turns into a precise message), or 0 with an exception pending.
 JNIEXPORT jlong JNICALL Java_io_inferencefleet_paddle_PaddleNative_copyOutputToAddress(
     JNIEnv* env, jclass, jlong handle, jint index, jlong address, jlong capacityFloats) {
-  jlong copied = 0;
-  guarded(env, "copying Paddle output", [&] {
-    paddle_infer::Tensor* out = handleOf(handle)->outputs.at(static_cast<std::size_t>(index)).get();
-    if (out->type() != paddle_infer::DataType::FLOAT32) {
-      throwPaddle(env, "copying Paddle output: output is not float32 (Paddle DataType " +
-                           std::to_string(static_cast<int>(out->type())) + ")");
-      return;
-    }
-    const jlong needed = elementCount(out->shape());
-    if (needed > capacityFloats) {
-      copied = -needed;
-      return;
-    }
+  return copyOutput(env, handle, index, capacityFloats, [&](paddle_infer::Tensor* out) {
     out->CopyToCpu<float>(reinterpret_cast<float*>(address));
-    copied = needed;
+    return true;
   });
-  return copied;
 }
 
 JNIEXPORT jlong JNICALL Java_io_inferencefleet_paddle_PaddleNative_copyOutputToArray(
     JNIEnv* env, jclass, jlong handle, jint index, jfloatArray destination) {
-  jlong copied = 0;
-  const jlong capacity = env->GetArrayLength(destination);
-  guarded(env, "copying Paddle output", [&] {
-    paddle_infer::Tensor* out = handleOf(handle)->outputs.at(static_cast<std::size_t>(index)).get();
-    if (out->type() != paddle_infer::DataType::FLOAT32) {
-      throwPaddle(env, "copying Paddle output: output is not float32 (Paddle DataType " +
-                           std::to_string(static_cast<int>(out->type())) + ")");
-      return;
-    }
-    const jlong needed = elementCount(out->shape());
-    if (needed > capacity) {
-      copied = -needed;
-      return;
-    }
+  return copyOutput(env, handle, index, env->GetArrayLength(destination), [&](paddle_infer::Tensor* out) {
     void* elements = env->GetPrimitiveArrayCritical(destination, nullptr);
-    if (elements == nullptr) return;  // OutOfMemoryError pending
+    if (elements == nullptr) return false;  // OutOfMemoryError pending
     try {
       out->CopyToCpu<float>(static_cast<float*>(elements));
     } catch (...) {
@@ -262,9 +257,8 @@ JNIEXPORT jlong JNICALL Java_io_inferencefleet_paddle_PaddleNative_copyOutputToA
       throw;
     }
     env->ReleasePrimitiveArrayCritical(destination, elements, 0);
-    copied = needed;
+    return true;
   });
-  return copied;
 }
 
 JNIEXPORT jlong JNICALL Java_io_inferencefleet_paddle_PaddleNative_tryShrinkMemory(JNIEnv* env,
