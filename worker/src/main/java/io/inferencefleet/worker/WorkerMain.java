@@ -9,8 +9,9 @@ import java.util.Map;
 /**
  * Runs a worker until SIGTERM/SIGINT, then drains in-flight requests (bounded by
  * {@code shutdown.timeout.ms}), commits and exits. Arguments: {@code [--config=FILE] [--key=value ...]};
- * the environment ({@code FLEET_*}) applies too. Exit codes: 0 after a clean stop, 2 for a bad
- * configuration, 1 when the worker stopped on its own (e.g. results could not be written).
+ * the environment ({@code FLEET_*}) applies too. Exit codes: 143 after SIGTERM (the JVM's status once
+ * the shutdown hook has drained and committed), 2 for a bad configuration, 1 when the worker
+ * stopped on its own (e.g. results could not be written).
  */
 public final class WorkerMain {
     private WorkerMain() {}

@@ -117,13 +117,68 @@ class WorkerCrashIT {
                 assertEquals(offsets[1], offsets[0], "committed offset of " + tp + " is its end"));
     }
 
+    @Test
+    void sigtermDrainsInFlightRequestsCommitsAndExitsCleanly() throws Exception {
+        broker.createTopic("term-in", 2);
+        broker.createTopic("term-out", 1);
+        Path model = Files.createDirectories(temp.resolve("tiny"));
+        BuiltinModels.generate("tiny", model, 1);
+        Path images = WorkerKafkaIT.sharedImages();
+        Path photo = images.resolve("apple.jpg");
+        try (KafkaProducer<byte[], byte[]> producer = broker.producer()) {
+            for (int i = 0; i < REQUESTS; i++) {
+                String id = "t-" + i;
+                producer.send(new ProducerRecord<>("term-in", id.getBytes(StandardCharsets.UTF_8),
+                        codec.encode(InferenceRequest.of(id, photo.toUri().toString()))));
+            }
+        }
+        Map<String, String> flags = new HashMap<>();
+        flags.put("bootstrap.servers", broker.bootstrapServers());
+        flags.put("input.topic", "term-in");
+        flags.put("results.topic", "term-out");
+        flags.put("group.id", "term-group");
+        flags.put("model.dir", model.toString());
+        flags.put("fetch.file.roots", images.toString());
+        flags.put("max.in.flight", "16");
+        flags.put("resume.in.flight", "8");
+        flags.put("shm.dir", temp.resolve("shm").toString());
+        flags.put("metrics.port", "0");
+        Process worker = startWorkerProcess(flags, "term-1");
+        waitForResults("term-out", 30, Duration.ofSeconds(60));
+        worker.destroy();  // SIGTERM
+        assertTrue(worker.waitFor(60, TimeUnit.SECONDS), "worker exits after draining");
+        // 143 = 128 + SIGTERM: the JVM's status after its shutdown hooks (ours drains and commits) ran.
+        assertEquals(143, worker.exitValue(), "exit after SIGTERM handling");
+
+        Set<String> answered = new HashSet<>();
+        broker.readAll("term-out", REQUESTS, Duration.ofSeconds(3)).forEach(r -> answered.add(codec.decodeResult(r.value()).id()));
+        Map<org.apache.kafka.common.TopicPartition, long[]> offsets = broker.committedVsEnd("term-group", "term-in");
+        long committed = offsets.values().stream().mapToLong(o -> Math.max(0, o[0])).sum();
+        assertTrue(committed > 0 && committed < REQUESTS, "stopped mid-stream with a commit: " + committed);
+        // Everything committed has its result (the drain waited for in-flight results before committing).
+        Set<String> committedIds = new HashSet<>();
+        broker.readAll("term-in", REQUESTS, Duration.ofSeconds(3)).forEach(r -> {
+            long[] o = offsets.get(new org.apache.kafka.common.TopicPartition("term-in", r.partition()));
+            if (r.offset() < o[0]) {
+                committedIds.add(new String(r.key(), StandardCharsets.UTF_8));
+            }
+        });
+        assertEquals(committed, committedIds.size());
+        committedIds.removeAll(answered);
+        assertTrue(committedIds.isEmpty(), "committed without a result: " + committedIds);
+    }
+
     private int waitForResults(int atLeast, Duration timeout) {
+        return waitForResults("crash-out", atLeast, timeout);
+    }
+
+    private int waitForResults(String topic, int atLeast, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();
         int seen = 0;
         while (seen < atLeast && System.nanoTime() < deadline) {
-            seen = broker.readAll("crash-out", atLeast, Duration.ofMillis(500)).size();
+            seen = broker.readAll(topic, atLeast, Duration.ofMillis(500)).size();
         }
-        return broker.readAll("crash-out", REQUESTS, Duration.ofMillis(300)).size();
+        return broker.readAll(topic, REQUESTS, Duration.ofMillis(300)).size();
     }
 
     private static Process startWorkerProcess(Map<String, String> flags, String workerId) throws Exception {
