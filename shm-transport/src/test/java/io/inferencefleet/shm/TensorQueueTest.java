@@ -170,4 +170,24 @@ class TensorQueueTest extends QueueTestSupport {
             assertThrows(IllegalArgumentException.class, () -> queue.reader("nobody"));
         }
     }
+
+    @Test
+    void housekeeperPrefaultsAheadOfTheWriter() throws Exception {
+        try (TensorQueue queue = TensorQueue.open(config().prefaultAheadBytes(2L << 20).build());
+                TensorReader reader = queue.reader("predictor")) {
+            TensorWriter writer = queue.writer();
+            TensorClaim claim = writer.newClaim();
+            write(writer, claim, TENSOR_BYTES, 1);
+            long deadline = System.nanoTime() + 2_000_000_000L;
+            Map<String, Long> c = QueueCountersReader.read(dir);
+            while (c.get("housekeeper.prefaultedBytes") < (2L << 20) - 4096 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+                c = QueueCountersReader.read(dir);
+            }
+            assertTrue(c.get("housekeeper.prefaultedBytes") >= (2L << 20) - 4096, "prefaulted the window: " + c);
+            assertEquals(0L, c.get("housekeeper.prefaultFailures"), c.toString());
+            write(writer, claim, TENSOR_BYTES, 2);
+            assertEquals(2, reader.poll(v -> { }, 10));
+        }
+    }
 }

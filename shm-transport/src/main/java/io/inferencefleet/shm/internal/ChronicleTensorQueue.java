@@ -117,6 +117,7 @@ public final class ChronicleTensorQueue implements TensorQueue {
                 housekeeper[0] = new Housekeeper(config.workerId(), queue, writer, readerCycles,
                         counters.newCounter("housekeeper.cyclesDeleted", CountersFile.CYCLES_DELETED),
                         counters.newCounter("housekeeper.prefaultedBytes", CountersFile.PREFAULTED_BYTES),
+                        counters.newCounter("housekeeper.prefaultFailures", CountersFile.PREFAULT_FAILURES),
                         config.prefaultAheadBytes(), Math.max(config.housekeepingIntervalNs(), 10_000_000L));
                 writer.cycleListener(housekeeper[0]::onCycleFileAcquired);
                 privateFiles(dir);

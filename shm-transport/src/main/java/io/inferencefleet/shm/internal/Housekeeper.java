@@ -38,6 +38,7 @@ final class Housekeeper implements Agent {
     private final AtomicCounter[] readerCycles;
     private final AtomicCounter cyclesDeleted;
     private final AtomicCounter prefaultedBytes;
+    private final AtomicCounter prefaultFailureCounter;
     private final long prefaultAheadBytes;
     private final long deletionIntervalNs;
     private final Map<Integer, File> cycleFiles = new ConcurrentSkipListMap<>();
@@ -47,13 +48,14 @@ final class Housekeeper implements Agent {
     private long prefaultFailures;
 
     Housekeeper(String name, SingleChronicleQueue queue, ChronicleTensorWriter writer, AtomicCounter[] readerCycles,
-            AtomicCounter cyclesDeleted, AtomicCounter prefaultedBytes, long prefaultAheadBytes, long deletionIntervalNs) {
+            AtomicCounter cyclesDeleted, AtomicCounter prefaultedBytes, AtomicCounter prefaultFailureCounter, long prefaultAheadBytes, long deletionIntervalNs) {
         this.name = name;
         this.queue = queue;
         this.writer = writer;
         this.readerCycles = readerCycles;
         this.cyclesDeleted = cyclesDeleted;
         this.prefaultedBytes = prefaultedBytes;
+        this.prefaultFailureCounter = prefaultFailureCounter;
         this.prefaultAheadBytes = prefaultAheadBytes;
         this.deletionIntervalNs = deletionIntervalNs;
     }
@@ -82,7 +84,7 @@ final class Housekeeper implements Agent {
         if (from == 0) {
             return 0;
         }
-        long end = from + prefaultAheadBytes;
+        long end = (from + prefaultAheadBytes + PAGE - 1) & -PAGE;  // madvise wants page-aligned starts
         if (prefaultedUpTo < from || prefaultedUpTo > end) {
             prefaultedUpTo = (from + PAGE - 1) & -PAGE;  // writer moved on, or to another mapping
         }
@@ -90,10 +92,14 @@ final class Housekeeper implements Agent {
             return 0;
         }
         long length = Math.min(PREFAULT_STEP_BYTES, end - prefaultedUpTo);
+        long start0 = prefaultedUpTo;
         int rc = PosixAPI.posix().madvise(prefaultedUpTo, length, MADV_POPULATE_WRITE);
         if (rc != 0) {
             // Range unmapped under us (the writer rolled or remapped), or a kernel without it.
             prefaultedUpTo = end;
+            prefaultFailureCounter.incrementRelease();
+            LOG.debug("event=prefaultFailed queue={} start={} length={} rc={} errno={}", name, Long.toHexString(start0), length, rc,
+                    PosixAPI.posix().lastError());
             if (++prefaultFailures > 1_000 && prefaultedBytes.get() == 0) {
                 prefaultUnsupported = true;
                 LOG.warn("event=prefaultDisabled queue={} reason=\"madvise(MADV_POPULATE_WRITE) never succeeded\"", name);
