@@ -5,8 +5,8 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * Immutable, validated configuration of one worker's tensor queue. Build with {@link #builder()};
@@ -36,6 +36,7 @@ public final class TensorQueueConfig {
     private final long idleParkNs;
     private final long housekeepingIntervalNs;
     private final List<String> readerNames;
+    private final ThreadFactory housekeeperThreadFactory;
 
     private TensorQueueConfig(Builder b) {
         this.workerId = b.workerId;
@@ -49,6 +50,7 @@ public final class TensorQueueConfig {
         this.idleParkNs = b.idleParkNs;
         this.housekeepingIntervalNs = b.housekeepingIntervalNs;
         this.readerNames = Collections.unmodifiableList(new ArrayList<>(b.readerNames));
+        this.housekeeperThreadFactory = b.housekeeperThreadFactory;
     }
 
     public static Builder builder() {
@@ -73,10 +75,18 @@ public final class TensorQueueConfig {
     public long prefaultAheadBytes() { return prefaultAheadBytes; }
     /** Park time of the default reader idle strategy. */
     public long idleParkNs() { return idleParkNs; }
-    /** Period of the housekeeping duty cycle (pre-fault, deletion of consumed cycles). */
+    /**
+     * Idle sleep of the housekeeping thread: how often consumed cycles are checked for deletion.
+     * Pre-faulting does not wait for it; each claim wakes the housekeeper.
+     */
     public long housekeepingIntervalNs() { return housekeepingIntervalNs; }
     /** Readers the writer waits for; back-pressure is relative to the slowest of them. */
     public List<String> readerNames() { return readerNames; }
+    /**
+     * Creates the housekeeping thread (pre-faulting, deletion); the place to pin it, e.g. next to
+     * the writer, away from latency-critical readers. The thread is named after its role.
+     */
+    public ThreadFactory housekeeperThreadFactory() { return housekeeperThreadFactory; }
 
     @Override
     public String toString() {
@@ -98,8 +108,9 @@ public final class TensorQueueConfig {
         private int rollCycleMs = 1_000;
         private long prefaultAheadBytes = 4L * 1024 * 1024;
         private long idleParkNs = 10_000;
-        private long housekeepingIntervalNs = 1_000_000;
+        private long housekeepingIntervalNs = 10_000_000;
         private Set<String> readerNames = new LinkedHashSet<>(List.of("predictor"));
+        private ThreadFactory housekeeperThreadFactory = Thread::new;
 
         private Builder() {}
 
@@ -114,6 +125,7 @@ public final class TensorQueueConfig {
         public Builder idleParkNs(long v) { idleParkNs = v; return this; }
         public Builder housekeepingIntervalNs(long v) { housekeepingIntervalNs = v; return this; }
         public Builder readerNames(String... v) { readerNames = new LinkedHashSet<>(List.of(v)); return this; }
+        public Builder housekeeperThreadFactory(ThreadFactory v) { housekeeperThreadFactory = v; return this; }
 
         /** Validates every key and returns the immutable configuration. */
         public TensorQueueConfig build() {
@@ -153,7 +165,9 @@ public final class TensorQueueConfig {
                     throw invalid(name, "readerNames", "each must be 1-64 characters of [A-Za-z0-9._-]");
                 }
             }
-            Objects.requireNonNull(workerId);
+            if (housekeeperThreadFactory == null) {
+                throw invalid(null, "housekeeperThreadFactory", "must not be null");
+            }
             return new TensorQueueConfig(this);
         }
 

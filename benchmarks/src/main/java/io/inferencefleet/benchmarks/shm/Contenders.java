@@ -35,7 +35,11 @@ final class Contenders {
             this.workerId = workerId;
             queue = TensorQueue.open(TensorQueueConfig.builder().workerId(workerId).directory(BENCH_ROOT.resolve(workerId))
                     .capacityTensors(capacityTensors).capacityBytes(capacityTensors * 610_000L)
-                    .prefaultAheadBytes(prefault ? 4L << 20 : 0).build());
+                    .prefaultAheadBytes(prefault ? 4L << 20 : 0)
+                    .housekeeperThreadFactory(r -> new Thread(() -> {
+                        ShmBenchmarkSuite.pin(ShmBenchmarkSuite.PRODUCER_CPU);  // next to the writer, away from the reader
+                        r.run();
+                    })).build());
         }
 
         Path directory() {
