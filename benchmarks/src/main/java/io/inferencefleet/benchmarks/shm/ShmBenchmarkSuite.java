@@ -438,7 +438,7 @@ public final class ShmBenchmarkSuite {
                 .append("; tensor 602,112 bytes (3x224x224 float32); ").append(rounds)
                 .append(" rounds, contenders interleaved per round; medians over rounds (each round's value in brackets).\n")
                 .append("Command: `benchmarks/run-shm-benchmarks.sh ").append(rounds).append("`. Consumers poll with a yielding idle strategy;"
-                + (PIN ? " producer (and the shm housekeeper) pinned to CPU 0, consumer to CPU 1, for every contender." : " threads not pinned.")\n\n");
+                + (PIN ? " producer (and the shm housekeeper) pinned to CPU 0, consumer to CPU 1, for every contender." : " threads not pinned.") + "\n\n");
         sb.append("| metric | ");
         for (String c : ORDER) {
             sb.append(c).append(" | ");
