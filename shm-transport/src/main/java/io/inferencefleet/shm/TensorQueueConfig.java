@@ -37,6 +37,7 @@ public final class TensorQueueConfig {
     private final long housekeepingIntervalNs;
     private final List<String> readerNames;
     private final ThreadFactory housekeeperThreadFactory;
+    private final int housekeeperNice;
 
     private TensorQueueConfig(Builder b) {
         this.workerId = b.workerId;
@@ -51,6 +52,7 @@ public final class TensorQueueConfig {
         this.housekeepingIntervalNs = b.housekeepingIntervalNs;
         this.readerNames = Collections.unmodifiableList(new ArrayList<>(b.readerNames));
         this.housekeeperThreadFactory = b.housekeeperThreadFactory;
+        this.housekeeperNice = b.housekeeperNice;
     }
 
     public static Builder builder() {
@@ -87,6 +89,8 @@ public final class TensorQueueConfig {
      * the writer, away from latency-critical readers. The thread is named after its role.
      */
     public ThreadFactory housekeeperThreadFactory() { return housekeeperThreadFactory; }
+    /** Linux nice value of the housekeeping thread (0 = unchanged); it must yield to writer and readers. */
+    public int housekeeperNice() { return housekeeperNice; }
 
     @Override
     public String toString() {
@@ -94,7 +98,8 @@ public final class TensorQueueConfig {
                 + " capacityTensors=" + capacityTensors + " maxTensorBytes=" + maxTensorBytes
                 + " maxRequestKeyBytes=" + maxRequestKeyBytes + " rollCycleMs=" + rollCycleMs
                 + " prefaultAheadBytes=" + prefaultAheadBytes + " idleParkNs=" + idleParkNs
-                + " housekeepingIntervalNs=" + housekeepingIntervalNs + " readerNames=" + readerNames;
+                + " housekeepingIntervalNs=" + housekeepingIntervalNs + " housekeeperNice=" + housekeeperNice
+                + " readerNames=" + readerNames;
     }
 
     /** Mutable builder; not thread-safe. */
@@ -111,6 +116,7 @@ public final class TensorQueueConfig {
         private long housekeepingIntervalNs = 10_000_000;
         private Set<String> readerNames = new LinkedHashSet<>(List.of("predictor"));
         private ThreadFactory housekeeperThreadFactory = Thread::new;
+        private int housekeeperNice = 10;
 
         private Builder() {}
 
@@ -126,6 +132,7 @@ public final class TensorQueueConfig {
         public Builder housekeepingIntervalNs(long v) { housekeepingIntervalNs = v; return this; }
         public Builder readerNames(String... v) { readerNames = new LinkedHashSet<>(List.of(v)); return this; }
         public Builder housekeeperThreadFactory(ThreadFactory v) { housekeeperThreadFactory = v; return this; }
+        public Builder housekeeperNice(int v) { housekeeperNice = v; return this; }
 
         /** Validates every key and returns the immutable configuration. */
         public TensorQueueConfig build() {
@@ -164,6 +171,9 @@ public final class TensorQueueConfig {
                 if (name == null || !name.matches("[A-Za-z0-9._-]{1,64}")) {
                     throw invalid(name, "readerNames", "each must be 1-64 characters of [A-Za-z0-9._-]");
                 }
+            }
+            if (housekeeperNice < 0 || housekeeperNice > 19) {
+                throw invalid(housekeeperNice, "housekeeperNice", "must be in [0, 19] (raising priority needs privileges)");
             }
             if (housekeeperThreadFactory == null) {
                 throw invalid(null, "housekeeperThreadFactory", "must not be null");

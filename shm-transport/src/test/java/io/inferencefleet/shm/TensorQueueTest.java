@@ -190,4 +190,26 @@ class TensorQueueTest extends QueueTestSupport {
             assertEquals(2, reader.poll(v -> { }, 10));
         }
     }
+
+    @Test
+    void housekeeperRunsAtTheConfiguredNiceValue() throws Exception {
+        try (TensorQueue queue = TensorQueue.open(config().housekeeperNice(7).build())) {
+            long deadline = System.nanoTime() + 2_000_000_000L;
+            String nice = null;
+            while (nice == null && System.nanoTime() < deadline) {
+                try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+                    for (Path task : (Iterable<Path>) tasks::iterator) {
+                        String stat = Files.readString(task.resolve("stat"));
+                        String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                        if (comm.startsWith("shm-housekeep") && fields[16].equals("7")) {
+                            nice = fields[16];  // field 19 (nice), counted from field 3
+                        }
+                    }
+                }
+                Thread.sleep(10);
+            }
+            assertEquals("7", nice, "housekeeper thread found with nice 7");
+        }
+    }
 }

@@ -119,6 +119,7 @@ public final class ChronicleTensorQueue implements TensorQueue {
                         counters.newCounter("housekeeper.cyclesDeleted", CountersFile.CYCLES_DELETED),
                         counters.newCounter("housekeeper.prefaultedBytes", CountersFile.PREFAULTED_BYTES),
                         counters.newCounter("housekeeper.prefaultFailures", CountersFile.PREFAULT_FAILURES),
+                        config.housekeeperNice(),
                         config.prefaultAheadBytes(), config.housekeepingIntervalNs());
                 writer.cycleListener(housekeeper[0]::onCycleFileAcquired);
                 writer.claimListener(housekeeper[0]::wake);

@@ -40,6 +40,7 @@ final class Housekeeper implements Agent {
     private final AtomicCounter cyclesDeleted;
     private final AtomicCounter prefaultedBytes;
     private final AtomicCounter prefaultFailureCounter;
+    private final int nice;
     private final long prefaultAheadBytes;
     private final long deletionIntervalNs;
     private final Map<Integer, File> cycleFiles = new ConcurrentSkipListMap<>();
@@ -49,7 +50,7 @@ final class Housekeeper implements Agent {
     private long prefaultFailures;
 
     Housekeeper(String name, SingleChronicleQueue queue, ChronicleTensorWriter writer, AtomicCounter[] readerCycles,
-            AtomicCounter cyclesDeleted, AtomicCounter prefaultedBytes, AtomicCounter prefaultFailureCounter, long prefaultAheadBytes, long deletionIntervalNs) {
+            AtomicCounter cyclesDeleted, AtomicCounter prefaultedBytes, AtomicCounter prefaultFailureCounter, int nice, long prefaultAheadBytes, long deletionIntervalNs) {
         this.name = name;
         this.queue = queue;
         this.writer = writer;
@@ -57,6 +58,7 @@ final class Housekeeper implements Agent {
         this.cyclesDeleted = cyclesDeleted;
         this.prefaultedBytes = prefaultedBytes;
         this.prefaultFailureCounter = prefaultFailureCounter;
+        this.nice = nice;
         this.prefaultAheadBytes = prefaultAheadBytes;
         this.deletionIntervalNs = deletionIntervalNs;
     }
@@ -71,6 +73,12 @@ final class Housekeeper implements Agent {
     @Override
     public void onStart() {
         thread = Thread.currentThread();
+        // Deleting a consumed cycle frees ~150 pages per tensor in one burst; at normal priority
+        // that burst delays the writer and readers on a 2-CPU box. A higher nice value lets them
+        // preempt it; pre-faulting that lags just means the writer faults itself.
+        if (nice != 0 && !ThreadPriority.setCurrentThreadNice(nice)) {
+            LOG.warn("event=housekeeperNiceFailed queue={} nice={}", name, nice);
+        }
     }
 
     /**
