@@ -132,7 +132,7 @@ class TensorQueueTest extends QueueTestSupport {
 
     @Test
     void directoryAndFilesArePrivateAndRemovedOnClose() throws Exception {
-        try (TensorQueue queue = TensorQueue.open(config().build()); TensorReader reader = queue.reader("predictor")) {
+        try (TensorQueue queue = TensorQueue.open(config().build())) {
             TensorWriter writer = queue.writer();
             write(writer, writer.newClaim(), 4096, 1);
             assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
@@ -194,6 +194,7 @@ class TensorQueueTest extends QueueTestSupport {
     @Test
     void housekeeperRunsAtTheConfiguredNiceValue() throws Exception {
         try (TensorQueue queue = TensorQueue.open(config().housekeeperNice(7).build())) {
+            assertTrue(queue.isOwner());
             long deadline = System.nanoTime() + 2_000_000_000L;
             String nice = null;
             while (nice == null && System.nanoTime() < deadline) {
@@ -210,6 +211,26 @@ class TensorQueueTest extends QueueTestSupport {
                 Thread.sleep(10);
             }
             assertEquals("7", nice, "housekeeper thread found with nice 7");
+        }
+    }
+
+    @Test
+    void aReopenedReaderResumesAfterWhatItConsumed() {
+        try (TensorQueue queue = TensorQueue.open(config().build())) {
+            TensorWriter writer = queue.writer();
+            TensorClaim claim = writer.newClaim();
+            for (int i = 1; i <= 4; i++) {
+                write(writer, claim, 4096, i);
+            }
+            List<String> keys = new ArrayList<>();
+            try (TensorReader first = queue.reader("predictor")) {
+                assertEquals(2, first.poll(v -> keys.add(v.requestKey()), 2));
+            }
+            try (TensorReader second = queue.reader("predictor")) {
+                assertEquals(2, second.poll(v -> keys.add(v.requestKey()), 10));
+            }
+            assertEquals(List.of("req-1", "req-2", "req-3", "req-4"), keys);
+            assertEquals(4L, QueueCountersReader.read(dir).get("reader.predictor.tensorsConsumed"));
         }
     }
 }

@@ -279,6 +279,6 @@ public final class ChronicleTensorQueue implements TensorQueue {
         if (ownership != null) {
             deleteOwnedFiles(config.directory(), ownership);
         }
-        LOG.info("event=queueClosed directory={}", config.directory());
+        LOG.debug("event=queueClosed directory={}", config.directory());
     }
 }
