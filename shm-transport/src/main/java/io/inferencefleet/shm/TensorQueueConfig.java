@@ -5,8 +5,8 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Objects;
 import java.util.Set;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * Immutable, validated configuration of one worker's tensor queue. Build with {@link #builder()};
@@ -36,6 +36,8 @@ public final class TensorQueueConfig {
     private final long idleParkNs;
     private final long housekeepingIntervalNs;
     private final List<String> readerNames;
+    private final ThreadFactory housekeeperThreadFactory;
+    private final int housekeeperNice;
 
     private TensorQueueConfig(Builder b) {
         this.workerId = b.workerId;
@@ -49,6 +51,8 @@ public final class TensorQueueConfig {
         this.idleParkNs = b.idleParkNs;
         this.housekeepingIntervalNs = b.housekeepingIntervalNs;
         this.readerNames = Collections.unmodifiableList(new ArrayList<>(b.readerNames));
+        this.housekeeperThreadFactory = b.housekeeperThreadFactory;
+        this.housekeeperNice = b.housekeeperNice;
     }
 
     public static Builder builder() {
@@ -73,10 +77,20 @@ public final class TensorQueueConfig {
     public long prefaultAheadBytes() { return prefaultAheadBytes; }
     /** Park time of the default reader idle strategy. */
     public long idleParkNs() { return idleParkNs; }
-    /** Period of the housekeeping duty cycle (pre-fault, deletion of consumed cycles). */
+    /**
+     * Idle sleep of the housekeeping thread: how often consumed cycles are checked for deletion.
+     * Pre-faulting does not wait for it; each claim wakes the housekeeper.
+     */
     public long housekeepingIntervalNs() { return housekeepingIntervalNs; }
     /** Readers the writer waits for; back-pressure is relative to the slowest of them. */
     public List<String> readerNames() { return readerNames; }
+    /**
+     * Creates the housekeeping thread (pre-faulting, deletion); the place to pin it, e.g. next to
+     * the writer, away from latency-critical readers. The thread is named after its role.
+     */
+    public ThreadFactory housekeeperThreadFactory() { return housekeeperThreadFactory; }
+    /** Linux nice value of the housekeeping thread (0 = unchanged); it must yield to writer and readers. */
+    public int housekeeperNice() { return housekeeperNice; }
 
     @Override
     public String toString() {
@@ -84,7 +98,8 @@ public final class TensorQueueConfig {
                 + " capacityTensors=" + capacityTensors + " maxTensorBytes=" + maxTensorBytes
                 + " maxRequestKeyBytes=" + maxRequestKeyBytes + " rollCycleMs=" + rollCycleMs
                 + " prefaultAheadBytes=" + prefaultAheadBytes + " idleParkNs=" + idleParkNs
-                + " housekeepingIntervalNs=" + housekeepingIntervalNs + " readerNames=" + readerNames;
+                + " housekeepingIntervalNs=" + housekeepingIntervalNs + " housekeeperNice=" + housekeeperNice
+                + " readerNames=" + readerNames;
     }
 
     /** Mutable builder; not thread-safe. */
@@ -98,8 +113,10 @@ public final class TensorQueueConfig {
         private int rollCycleMs = 1_000;
         private long prefaultAheadBytes = 4L * 1024 * 1024;
         private long idleParkNs = 10_000;
-        private long housekeepingIntervalNs = 1_000_000;
+        private long housekeepingIntervalNs = 10_000_000;
         private Set<String> readerNames = new LinkedHashSet<>(List.of("predictor"));
+        private ThreadFactory housekeeperThreadFactory = Thread::new;
+        private int housekeeperNice = 10;
 
         private Builder() {}
 
@@ -114,6 +131,8 @@ public final class TensorQueueConfig {
         public Builder idleParkNs(long v) { idleParkNs = v; return this; }
         public Builder housekeepingIntervalNs(long v) { housekeepingIntervalNs = v; return this; }
         public Builder readerNames(String... v) { readerNames = new LinkedHashSet<>(List.of(v)); return this; }
+        public Builder housekeeperThreadFactory(ThreadFactory v) { housekeeperThreadFactory = v; return this; }
+        public Builder housekeeperNice(int v) { housekeeperNice = v; return this; }
 
         /** Validates every key and returns the immutable configuration. */
         public TensorQueueConfig build() {
@@ -153,7 +172,12 @@ public final class TensorQueueConfig {
                     throw invalid(name, "readerNames", "each must be 1-64 characters of [A-Za-z0-9._-]");
                 }
             }
-            Objects.requireNonNull(workerId);
+            if (housekeeperNice < 0 || housekeeperNice > 19) {
+                throw invalid(housekeeperNice, "housekeeperNice", "must be in [0, 19] (raising priority needs privileges)");
+            }
+            if (housekeeperThreadFactory == null) {
+                throw invalid(null, "housekeeperThreadFactory", "must not be null");
+            }
             return new TensorQueueConfig(this);
         }
 

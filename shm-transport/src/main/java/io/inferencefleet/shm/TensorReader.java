@@ -2,7 +2,9 @@ package io.inferencefleet.shm;
 
 /**
  * One named reader of a {@link TensorQueue} (a name from {@code readerNames}), confined to the
- * first thread that polls. Its progress is published in the queue's counters, which is what the
+ * first thread that polls. At most one reader per name may be open at a time, across all processes:
+ * the name identifies the progress counters. A tensor whose handler throws counts as consumed
+ * (Kafka redelivers it if its offset was not committed). Its progress is published in the queue's counters, which is what the
  * writer's back-pressure and the deletion of consumed cycles go by. Poll with an idle strategy:
  *
  * <pre>{@code

@@ -12,9 +12,11 @@ import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 
 /** Other JVMs: a reader attached to our queue, a crashed owner, a live owner. */
+@Tag("slow")
 class CrossProcessTest extends QueueTestSupport {
 
     @Test

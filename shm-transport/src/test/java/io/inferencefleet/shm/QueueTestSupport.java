@@ -32,11 +32,14 @@ abstract class QueueTestSupport {
         }
         assertEquals(List.of(), housekeeperThreads(), "housekeeper threads left running");
         boolean leftover = Files.exists(dir);
-        if (leftover) {
-            String files = list(dir);
-            deleteRecursively(dir);
-            assertFalse(leftover, "queue directory left behind: " + files);
+        String files = leftover ? list(dir) : "";
+        deleteRecursively(dir);
+        try {
+            Files.deleteIfExists(dir.getParent());  // the shared test root, once empty
+        } catch (java.nio.file.DirectoryNotEmptyException ignored) {
+            // another test's directory
         }
+        assertFalse(leftover, "queue directory left behind: " + files);
     }
 
     static List<String> housekeeperThreads() {

@@ -132,7 +132,7 @@ class TensorQueueTest extends QueueTestSupport {
 
     @Test
     void directoryAndFilesArePrivateAndRemovedOnClose() throws Exception {
-        try (TensorQueue queue = TensorQueue.open(config().build()); TensorReader reader = queue.reader("predictor")) {
+        try (TensorQueue queue = TensorQueue.open(config().build())) {
             TensorWriter writer = queue.writer();
             write(writer, writer.newClaim(), 4096, 1);
             assertEquals("rwx------", PosixFilePermissions.toString(Files.getPosixFilePermissions(dir)));
@@ -168,6 +168,69 @@ class TensorQueueTest extends QueueTestSupport {
             claim.abort();
             assertThrows(IllegalStateException.class, claim::address);
             assertThrows(IllegalArgumentException.class, () -> queue.reader("nobody"));
+        }
+    }
+
+    @Test
+    void housekeeperPrefaultsAheadOfTheWriter() throws Exception {
+        try (TensorQueue queue = TensorQueue.open(config().prefaultAheadBytes(2L << 20).build());
+                TensorReader reader = queue.reader("predictor")) {
+            TensorWriter writer = queue.writer();
+            TensorClaim claim = writer.newClaim();
+            write(writer, claim, TENSOR_BYTES, 1);
+            long deadline = System.nanoTime() + 2_000_000_000L;
+            Map<String, Long> c = QueueCountersReader.read(dir);
+            while (c.get("housekeeper.prefaultedBytes") < (2L << 20) - 4096 && System.nanoTime() < deadline) {
+                Thread.sleep(5);
+                c = QueueCountersReader.read(dir);
+            }
+            assertTrue(c.get("housekeeper.prefaultedBytes") >= (2L << 20) - 4096, "prefaulted the window: " + c);
+            assertEquals(0L, c.get("housekeeper.prefaultFailures"), c.toString());
+            write(writer, claim, TENSOR_BYTES, 2);
+            assertEquals(2, reader.poll(v -> { }, 10));
+        }
+    }
+
+    @Test
+    void housekeeperRunsAtTheConfiguredNiceValue() throws Exception {
+        try (TensorQueue queue = TensorQueue.open(config().housekeeperNice(7).build())) {
+            assertTrue(queue.isOwner());
+            long deadline = System.nanoTime() + 2_000_000_000L;
+            String nice = null;
+            while (nice == null && System.nanoTime() < deadline) {
+                try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+                    for (Path task : (Iterable<Path>) tasks::iterator) {
+                        String stat = Files.readString(task.resolve("stat"));
+                        String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                        String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                        if (comm.startsWith("shm-housekeep") && fields[16].equals("7")) {
+                            nice = fields[16];  // field 19 (nice), counted from field 3
+                        }
+                    }
+                }
+                Thread.sleep(10);
+            }
+            assertEquals("7", nice, "housekeeper thread found with nice 7");
+        }
+    }
+
+    @Test
+    void aReopenedReaderResumesAfterWhatItConsumed() {
+        try (TensorQueue queue = TensorQueue.open(config().build())) {
+            TensorWriter writer = queue.writer();
+            TensorClaim claim = writer.newClaim();
+            for (int i = 1; i <= 4; i++) {
+                write(writer, claim, 4096, i);
+            }
+            List<String> keys = new ArrayList<>();
+            try (TensorReader first = queue.reader("predictor")) {
+                assertEquals(2, first.poll(v -> keys.add(v.requestKey()), 2));
+            }
+            try (TensorReader second = queue.reader("predictor")) {
+                assertEquals(2, second.poll(v -> keys.add(v.requestKey()), 10));
+            }
+            assertEquals(List.of("req-1", "req-2", "req-3", "req-4"), keys);
+            assertEquals(4L, QueueCountersReader.read(dir).get("reader.predictor.tensorsConsumed"));
         }
     }
 }

@@ -24,6 +24,7 @@ import net.openhft.chronicle.queue.rollcycles.TestRollCycles;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.SleepingIdleStrategy;
 import org.agrona.concurrent.status.AtomicCounter;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -117,13 +118,16 @@ public final class ChronicleTensorQueue implements TensorQueue {
                 housekeeper[0] = new Housekeeper(config.workerId(), queue, writer, readerCycles,
                         counters.newCounter("housekeeper.cyclesDeleted", CountersFile.CYCLES_DELETED),
                         counters.newCounter("housekeeper.prefaultedBytes", CountersFile.PREFAULTED_BYTES),
-                        config.prefaultAheadBytes(), Math.max(config.housekeepingIntervalNs(), 10_000_000L));
+                        counters.newCounter("housekeeper.prefaultFailures", CountersFile.PREFAULT_FAILURES),
+                        config.housekeeperNice(),
+                        config.prefaultAheadBytes(), config.housekeepingIntervalNs());
                 writer.cycleListener(housekeeper[0]::onCycleFileAcquired);
+                writer.claimListener(housekeeper[0]::wake);
                 privateFiles(dir);
-                housekeeperRunner = new AgentRunner(
-                        new BackoffIdleStrategy(10, 10, 1_000, config.housekeepingIntervalNs()),
+                // Sleep when idle: a spinning housekeeper would cost more CPU than the faults it saves.
+                housekeeperRunner = new AgentRunner(new SleepingIdleStrategy(config.housekeepingIntervalNs()),
                         e -> LOG.error("event=housekeeperError queue={}", config.workerId(), e), null, housekeeper[0]);
-                AgentRunner.startOnThread(housekeeperRunner);
+                AgentRunner.startOnThread(housekeeperRunner, config.housekeeperThreadFactory());
             } else {
                 writer = null;
                 housekeeperRunner = null;
@@ -275,6 +279,6 @@ public final class ChronicleTensorQueue implements TensorQueue {
         if (ownership != null) {
             deleteOwnedFiles(config.directory(), ownership);
         }
-        LOG.info("event=queueClosed directory={}", config.directory());
+        LOG.debug("event=queueClosed directory={}", config.directory());
     }
 }

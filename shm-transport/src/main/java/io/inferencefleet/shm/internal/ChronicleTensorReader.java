@@ -67,8 +67,9 @@ final class ChronicleTensorReader implements TensorReader {
             tailer = queue.createTailer();
             long last = lastIndex.get();
             if (last != 0 && tailer.moveToIndex(last)) {
-                try (DocumentContext dc = tailer.readingDocument()) {
-                    // skip the record this reader consumed before it was re-created
+                try (DocumentContext skipped = tailer.readingDocument()) {
+                    // the record this reader consumed before it was re-created
+                    assert skipped.isPresent() : "consumed record " + last + " vanished";
                 }
             } else {
                 tailer.toStart();

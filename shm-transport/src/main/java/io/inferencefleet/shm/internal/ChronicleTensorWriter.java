@@ -40,6 +40,7 @@ final class ChronicleTensorWriter implements TensorWriter {
     private volatile long nextWriteAddress;
     private volatile int currentCycle = Integer.MAX_VALUE;
     private volatile BiConsumer<Integer, File> cycleListener;
+    private volatile Runnable claimListener;
     private ExcerptAppender appender;
     private Thread ownerThread;
 
@@ -115,6 +116,10 @@ final class ChronicleTensorWriter implements TensorWriter {
                 onNewCycle(cycle);
             }
             nextWriteAddress = address + total;
+            Runnable wake = claimListener;
+            if (wake != null) {
+                wake.run();
+            }
             return ClaimStatus.OK;
         } catch (RuntimeException e) {
             dc.rollbackOnClose();
@@ -138,6 +143,11 @@ final class ChronicleTensorWriter implements TensorWriter {
             }
         }
         currentCycle = cycle;
+    }
+
+    /** Runs on the writer thread after every successful claim (wakes the pre-faulter). */
+    void claimListener(Runnable listener) {
+        this.claimListener = listener;
     }
 
     void cycleListener(BiConsumer<Integer, File> listener) {

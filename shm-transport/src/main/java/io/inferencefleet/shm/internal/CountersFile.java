@@ -51,6 +51,7 @@ public final class CountersFile implements AutoCloseable {
     public static final int QUEUE_DEPTH_BYTES = 5;
     public static final int PREFAULTED_BYTES = 6;
     public static final int CYCLES_DELETED = 7;
+    public static final int PREFAULT_FAILURES = 8;
     public static final int READER_TENSORS = 10;
     public static final int READER_BYTES = 11;
     public static final int READER_CYCLE = 12;

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.locks.LockSupport;
 import net.openhft.chronicle.queue.impl.single.SingleChronicleQueue;
 import net.openhft.posix.PosixAPI;
 import org.agrona.concurrent.Agent;
@@ -38,6 +39,8 @@ final class Housekeeper implements Agent {
     private final AtomicCounter[] readerCycles;
     private final AtomicCounter cyclesDeleted;
     private final AtomicCounter prefaultedBytes;
+    private final AtomicCounter prefaultFailureCounter;
+    private final int nice;
     private final long prefaultAheadBytes;
     private final long deletionIntervalNs;
     private final Map<Integer, File> cycleFiles = new ConcurrentSkipListMap<>();
@@ -47,13 +50,15 @@ final class Housekeeper implements Agent {
     private long prefaultFailures;
 
     Housekeeper(String name, SingleChronicleQueue queue, ChronicleTensorWriter writer, AtomicCounter[] readerCycles,
-            AtomicCounter cyclesDeleted, AtomicCounter prefaultedBytes, long prefaultAheadBytes, long deletionIntervalNs) {
+            AtomicCounter cyclesDeleted, AtomicCounter prefaultedBytes, AtomicCounter prefaultFailureCounter, int nice, long prefaultAheadBytes, long deletionIntervalNs) {
         this.name = name;
         this.queue = queue;
         this.writer = writer;
         this.readerCycles = readerCycles;
         this.cyclesDeleted = cyclesDeleted;
         this.prefaultedBytes = prefaultedBytes;
+        this.prefaultFailureCounter = prefaultFailureCounter;
+        this.nice = nice;
         this.prefaultAheadBytes = prefaultAheadBytes;
         this.deletionIntervalNs = deletionIntervalNs;
     }
@@ -61,6 +66,31 @@ final class Housekeeper implements Agent {
     /** Called from Chronicle's store-file listener. */
     void onCycleFileAcquired(int cycle, File file) {
         cycleFiles.putIfAbsent(cycle, file);
+    }
+
+    private volatile Thread thread;
+
+    @Override
+    public void onStart() {
+        thread = Thread.currentThread();
+        // Deleting a consumed cycle frees ~150 pages per tensor in one burst; at normal priority
+        // that burst delays the writer and readers on a 2-CPU box. A higher nice value lets them
+        // preempt it; pre-faulting that lags just means the writer faults itself.
+        if (nice != 0 && !ThreadPriority.setCurrentThreadNice(nice)) {
+            LOG.warn("event=housekeeperNiceFailed queue={} nice={}", name, nice);
+        }
+    }
+
+    /**
+     * Called by the writer after each claim: wakes the housekeeper early from its idle sleep so
+     * pre-faulting starts at once, instead of it polling (timer wake-ups cost more CPU than the
+     * one unpark per tensor on these VMs).
+     */
+    void wake() {
+        Thread t = thread;
+        if (t != null && prefaultAheadBytes > 0) {
+            LockSupport.unpark(t);
+        }
     }
 
     @Override
@@ -82,7 +112,7 @@ final class Housekeeper implements Agent {
         if (from == 0) {
             return 0;
         }
-        long end = from + prefaultAheadBytes;
+        long end = (from + prefaultAheadBytes + PAGE - 1) & -PAGE;  // madvise wants page-aligned starts
         if (prefaultedUpTo < from || prefaultedUpTo > end) {
             prefaultedUpTo = (from + PAGE - 1) & -PAGE;  // writer moved on, or to another mapping
         }
@@ -90,10 +120,14 @@ final class Housekeeper implements Agent {
             return 0;
         }
         long length = Math.min(PREFAULT_STEP_BYTES, end - prefaultedUpTo);
+        long start0 = prefaultedUpTo;
         int rc = PosixAPI.posix().madvise(prefaultedUpTo, length, MADV_POPULATE_WRITE);
         if (rc != 0) {
             // Range unmapped under us (the writer rolled or remapped), or a kernel without it.
             prefaultedUpTo = end;
+            prefaultFailureCounter.incrementRelease();
+            LOG.debug("event=prefaultFailed queue={} start={} length={} rc={} errno={}", name, Long.toHexString(start0), length, rc,
+                    PosixAPI.posix().lastError());
             if (++prefaultFailures > 1_000 && prefaultedBytes.get() == 0) {
                 prefaultUnsupported = true;
                 LOG.warn("event=prefaultDisabled queue={} reason=\"madvise(MADV_POPULATE_WRITE) never succeeded\"", name);
