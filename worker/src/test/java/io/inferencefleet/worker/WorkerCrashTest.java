@@ -33,7 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
  * requests in flight at the kill may be answered twice).
  */
 @Tag("slow")
-class WorkerCrashIT {
+class WorkerCrashTest {
     private static final int REQUESTS = 400;
     private static KafkaBroker broker;
     private final MessageCodec codec = new MessageCodec();
@@ -57,7 +57,7 @@ class WorkerCrashIT {
         broker.createTopic("crash-out", 1);
         Path model = Files.createDirectories(temp.resolve("tiny"));
         BuiltinModels.generate("tiny", model, 1);
-        Path images = WorkerKafkaIT.sharedImages();
+        Path images = WorkerKafkaTest.sharedImages();
         List<Path> photos = new ArrayList<>();
         try (var files = Files.list(images)) {
             files.filter(p -> !p.getFileName().toString().equals("truncated.jpg")).sorted().forEach(photos::add);
@@ -123,7 +123,7 @@ class WorkerCrashIT {
         broker.createTopic("term-out", 1);
         Path model = Files.createDirectories(temp.resolve("tiny"));
         BuiltinModels.generate("tiny", model, 1);
-        Path images = WorkerKafkaIT.sharedImages();
+        Path images = WorkerKafkaTest.sharedImages();
         Path photo = images.resolve("apple.jpg");
         try (KafkaProducer<byte[], byte[]> producer = broker.producer()) {
             for (int i = 0; i < REQUESTS; i++) {

@@ -36,7 +36,7 @@ import org.junit.jupiter.api.io.TempDir;
  * offsets are committed to the end once results are written.
  */
 @Tag("slow")
-class WorkerKafkaIT {
+class WorkerKafkaTest {
     private static KafkaBroker broker;
     private final MessageCodec codec = new MessageCodec();
 
