@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = FleetCommand.Version.class,
         description = "Inference Fleet: Kafka image references in, Paddle predictions out, on CPU fleets.",
-        subcommands = {WorkerCommand.class, ClassifyCommand.class, ModelCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {WorkerCommand.class, SubmitCommand.class, ResultsCommand.class, ClassifyCommand.class, ModelCommand.class, CommandLine.HelpCommand.class})
 public final class FleetCommand {
 
     public static void main(String[] args) {
