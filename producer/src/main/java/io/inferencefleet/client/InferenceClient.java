@@ -117,7 +117,10 @@ public final class InferenceClient implements AutoCloseable {
     private InferenceClient(Builder builder) {
         this.resultsTopic = builder.resultsTopic;
         this.defaultTimeout = builder.defaultTimeout;
-        Map<String, Object> consumerConfig = new HashMap<>(builder.kafkaConfig);
+        Map<String, Object> consumerConfig = new HashMap<>();
+        // A client only reads the results topic: a typo in its name must not create a topic.
+        consumerConfig.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+        consumerConfig.putAll(builder.kafkaConfig);
         consumerConfig.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         consumerConfig.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         consumerConfig.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());

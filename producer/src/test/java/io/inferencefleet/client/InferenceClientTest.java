@@ -182,8 +182,11 @@ class InferenceClientTest {
                     null, new InferenceResult.ErrorInfo("old", "from an earlier run"), Map.of());
             producer.send(new ProducerRecord<>(topics[1], codec.encode(old))).get();
         }
+        // Even with earliest as the consumer's reset policy: the client seeks to the captured end offsets itself.
+        Map<String, Object> config = new java.util.HashMap<>(broker.clientConfig());
+        config.put("auto.offset.reset", "earliest");
         try (EchoWorker echo = new EchoWorker(broker, topics[0], topics[1]);
-             InferenceClient client = client(topics, Duration.ofSeconds(60))) {
+             InferenceClient client = InferenceClient.builder(config).requestsTopic(topics[0]).resultsTopic(topics[1]).build()) {
             InferenceResult result = client.submit(InferenceRequest.of("reused", "file:///new.jpg")).get(30, TimeUnit.SECONDS);
             assertEquals(InferenceResult.Status.OK, result.status(), "the echo's answer, not the old result");
             assertEquals(0, client.ignoredResults());
@@ -204,9 +207,7 @@ class InferenceClientTest {
 
     @Test
     void aMissingResultsTopicFailsTheBuildClearly() {
-        Map<String, Object> config = new java.util.HashMap<>(broker.clientConfig());
-        config.put("allow.auto.create.topics", "false");
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> InferenceClient.builder(config)
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> InferenceClient.builder(broker.clientConfig())
                 .resultsTopic("no-such-results").build());
         assertTrue(e.getMessage().contains("no-such-results"), e.getMessage());
     }
