@@ -39,7 +39,7 @@ final class ResultsCommand implements Callable<Integer> {
     @Mixin
     KafkaOptions kafka;
 
-    @Option(names = "--topic", defaultValue = "predictions", description = "Results topic (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--topic", paramLabel = "TOPIC", defaultValue = "predictions", description = "Results topic (default: ${DEFAULT-VALUE}).")
     String topic;
 
     @Option(names = "--from-beginning", description = "Start at the oldest result instead of the newest.")

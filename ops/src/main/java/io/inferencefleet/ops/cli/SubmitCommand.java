@@ -49,10 +49,10 @@ final class SubmitCommand implements Callable<Integer> {
     @Option(names = "--list", paramLabel = "FILE", description = "A file with one SOURCE per line (# comments).")
     Path listFile;
 
-    @Option(names = "--topic", defaultValue = "images", description = "Requests topic (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--topic", paramLabel = "TOPIC", defaultValue = "images", description = "Requests topic (default: ${DEFAULT-VALUE}).")
     String topic;
 
-    @Option(names = "--results-topic", defaultValue = "predictions",
+    @Option(names = "--results-topic", paramLabel = "TOPIC", defaultValue = "predictions",
             description = "Results topic read with --wait (default: ${DEFAULT-VALUE}).")
     String resultsTopic;
 
@@ -62,7 +62,7 @@ final class SubmitCommand implements Callable<Integer> {
     @Option(names = "--wait", description = "Wait for every result and print it.")
     boolean waitForResults;
 
-    @Option(names = "--timeout-ms", defaultValue = "60000",
+    @Option(names = "--timeout-ms", paramLabel = "MS", defaultValue = "60000",
             description = "With --wait: how long each request may wait for its result (default: ${DEFAULT-VALUE}).")
     long timeoutMs;
 
@@ -115,8 +115,13 @@ final class SubmitCommand implements Callable<Integer> {
         AtomicInteger failed = new AtomicInteger();
         long start = System.nanoTime();
         List<CompletableFuture<?>> acks = new ArrayList<>();
+        int unsent = 0;
         try (RequestPublisher publisher = new RequestPublisher(topic, kafka.config())) {
             for (int i = 0; i < uris.size(); i++) {
+                if (failed.get() > 0) {  // e.g. no broker: do not wait max.block.ms once per remaining request
+                    unsent = uris.size() - i;
+                    break;
+                }
                 pace(start, i);
                 InferenceRequest request = request(prefix + i, uris.get(i));
                 acks.add(publisher.publish(request).whenComplete((metadata, error) -> {
@@ -134,9 +139,9 @@ final class SubmitCommand implements Callable<Integer> {
             CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new)).exceptionally(e -> null).join();
         }
         progress.finish();
-        err.printf("%d requests published to %s in %.2f s, %d failed%n", uris.size() - failed.get(), topic,
-                (System.nanoTime() - start) / 1e9, failed.get());
-        return failed.get() == 0 ? 0 : 1;
+        err.printf("%d requests published to %s in %.2f s, %d failed, %d not sent after a failure%n",
+                uris.size() - failed.get() - unsent, topic, (System.nanoTime() - start) / 1e9, failed.get(), unsent);
+        return failed.get() == 0 && unsent == 0 ? 0 : 1;
     }
 
     private int submitAndWait(List<String> uris, String prefix) throws InterruptedException {
@@ -148,11 +153,17 @@ final class SubmitCommand implements Callable<Integer> {
             byStatus.put(status, new AtomicInteger());
         }
         AtomicInteger missing = new AtomicInteger();
+        AtomicInteger publishFailures = new AtomicInteger();
+        int unsent = 0;
         long start = System.nanoTime();
         List<CompletableFuture<?>> futures = new ArrayList<>();
         try (InferenceClient client = InferenceClient.builder(kafka.config()).requestsTopic(topic)
                 .resultsTopic(resultsTopic).defaultTimeout(Duration.ofMillis(timeoutMs)).build()) {
             for (int i = 0; i < uris.size(); i++) {
+                if (publishFailures.get() > 0) {
+                    unsent = uris.size() - i;
+                    break;
+                }
                 pace(start, i);
                 InferenceRequest request = request(prefix + i, uris.get(i));
                 long sentNanos = System.nanoTime();
@@ -167,6 +178,9 @@ final class SubmitCommand implements Callable<Integer> {
                         missing.incrementAndGet();
                         Throwable cause = error instanceof CompletionException && error.getCause() != null ? error.getCause() : error;
                         String status = cause instanceof TimeoutException ? "TIMEOUT" : "FAILED";
+                        if (!(cause instanceof TimeoutException)) {
+                            publishFailures.incrementAndGet();
+                        }
                         line = String.format("%-20s %-7s %s", request.id(), status, cause.getMessage());
                     }
                     synchronized (out) {
@@ -183,8 +197,8 @@ final class SubmitCommand implements Callable<Integer> {
         int ok = byStatus.get(InferenceResult.Status.OK).get();
         int errors = byStatus.get(InferenceResult.Status.ERROR).get();
         int expired = byStatus.get(InferenceResult.Status.EXPIRED).get();
-        err.printf("%d requests in %.2f s: %d OK, %d ERROR, %d EXPIRED, %d without result%n", uris.size(),
-                (System.nanoTime() - start) / 1e9, ok, errors, expired, missing.get());
+        err.printf("%d requests in %.2f s: %d OK, %d ERROR, %d EXPIRED, %d without result, %d not sent after a failure%n",
+                uris.size(), (System.nanoTime() - start) / 1e9, ok, errors, expired, missing.get(), unsent);
         return ok + errors == uris.size() ? 0 : 1;
     }
 

@@ -71,6 +71,19 @@ class SubmitCommandTest {
     }
 
     @Test
+    void anUnreachableBrokerStopsAtTheFirstFailureInsteadOfWaitingOncePerRequest() throws Exception {
+        Path dir = Files.createDirectories(temp.resolve("three"));
+        for (String name : new String[] {"a.jpg", "b.jpg", "c.jpg"}) {
+            Files.writeString(dir.resolve(name), name);
+        }
+        assertEquals(1, fleet("submit", "--no-progress", "--bootstrap-servers", "127.0.0.1:1", "-X", "max.block.ms=300",
+                dir.toString()));
+        assertTrue(err.toString().contains("FAILED"), err.toString());
+        assertTrue(err.toString().contains("0 requests published to images") && err.toString().contains("1 failed, 2 not sent"),
+                err.toString());
+    }
+
+    @Test
     void resultsRefusesAMaxBelowOne() {
         assertEquals(2, fleet("results", "--max", "0"));
         assertTrue(err.toString().contains("Invalid value 0 for --max"), err.toString());
