@@ -63,7 +63,9 @@ public final class InferenceClient implements AutoCloseable {
     private final Duration defaultTimeout;
     private final MessageCodec codec = new MessageCodec();
     private final ConcurrentHashMap<String, Pending> pending = new ConcurrentHashMap<>();
-    private final DelayQueue<Pending> deadlines = new DelayQueue<>();
+    // Deadlines hold the id, not the future: a completed result is not kept alive until its timeout.
+    private final DelayQueue<Deadline> deadlines = new DelayQueue<>();
+    private final AtomicLong sequence = new AtomicLong();
     private final AtomicLong ignored = new AtomicLong();
     private final AtomicBoolean closing = new AtomicBoolean();
     private final Thread thread;
@@ -174,7 +176,8 @@ public final class InferenceClient implements AutoCloseable {
         if (closed || failure != null) {
             return CompletableFuture.failedFuture(notRunning(id));
         }
-        Pending entry = new Pending(id, System.nanoTime() + timeout.toNanos(), timeout);
+        long deadlineNanos = System.nanoTime() + timeout.toNanos();
+        Pending entry = new Pending(id, sequence.incrementAndGet());
         if (pending.putIfAbsent(id, entry) != null) {
             return CompletableFuture.failedFuture(new IllegalArgumentException("a request with id '" + id
                     + "' is already in flight on this client"));
@@ -184,7 +187,7 @@ public final class InferenceClient implements AutoCloseable {
             entry.future.completeExceptionally(notRunning(id));
             return entry.future;
         }
-        deadlines.add(entry);
+        deadlines.add(new Deadline(id, entry.seq, deadlineNanos, timeout));
         try {
             publisher.publish(request, id, headers).whenComplete((metadata, error) -> {
                 if (error != null) {
@@ -210,7 +213,7 @@ public final class InferenceClient implements AutoCloseable {
     private void readResults() {
         try {
             while (!closed) {
-                Pending next = deadlines.peek();
+                Deadline next = deadlines.peek();
                 long waitNanos = next == null ? MAX_POLL_NANOS
                         : Math.max(TimeUnit.MILLISECONDS.toNanos(1), Math.min(MAX_POLL_NANOS, next.getDelay(TimeUnit.NANOSECONDS)));
                 for (ConsumerRecord<byte[], byte[]> record : consumer.poll(Duration.ofNanos(waitNanos))) {
@@ -251,10 +254,11 @@ public final class InferenceClient implements AutoCloseable {
     }
 
     private void expireDue() {
-        Pending due;
+        Deadline due;
         while ((due = deadlines.poll()) != null) {
-            if (pending.remove(due.id, due)) {
-                due.future.completeExceptionally(new TimeoutException("no result for request id '" + due.id
+            Pending entry = pending.get(due.id);
+            if (entry != null && entry.seq == due.seq && pending.remove(due.id, entry)) {
+                entry.future.completeExceptionally(new TimeoutException("no result for request id '" + due.id
                         + "' on " + resultsTopic + " within " + due.timeout.toMillis() + " ms"));
             }
         }
@@ -307,18 +311,19 @@ public final class InferenceClient implements AutoCloseable {
         return timeout;
     }
 
-    private static final class Pending implements Delayed {
+    /** A request in flight; {@code seq} tells it from an earlier request with the same id. */
+    private static final class Pending {
         final String id;
-        final long deadlineNanos;
-        final Duration timeout;
+        final long seq;
         final CompletableFuture<InferenceResult> future = new CompletableFuture<>();
 
-        Pending(String id, long deadlineNanos, Duration timeout) {
+        Pending(String id, long seq) {
             this.id = id;
-            this.deadlineNanos = deadlineNanos;
-            this.timeout = timeout;
+            this.seq = seq;
         }
+    }
 
+    private record Deadline(String id, long seq, long deadlineNanos, Duration timeout) implements Delayed {
         @Override
         public long getDelay(TimeUnit unit) {
             return unit.convert(deadlineNanos - System.nanoTime(), TimeUnit.NANOSECONDS);
@@ -326,7 +331,7 @@ public final class InferenceClient implements AutoCloseable {
 
         @Override
         public int compareTo(Delayed other) {
-            return Long.compare(deadlineNanos, ((Pending) other).deadlineNanos);
+            return Long.compare(deadlineNanos, ((Deadline) other).deadlineNanos);
         }
     }
 }
