@@ -8,7 +8,8 @@ import io.inferencefleet.worker.config.WorkerConfig;
 import io.inferencefleet.worker.fetch.FetchConfig;
 import io.inferencefleet.worker.fetch.ImageFetcher;
 import io.inferencefleet.worker.intake.Intake;
-import io.inferencefleet.worker.lane.Lane;
+import io.inferencefleet.worker.lane.DecoderLane;
+import io.inferencefleet.worker.lane.Pipeline;
 import io.inferencefleet.worker.metrics.MetricsServer;
 import io.inferencefleet.worker.metrics.WorkerMetrics;
 import io.inferencefleet.worker.preprocess.PaddleClasConfig;
@@ -37,7 +38,7 @@ import org.slf4j.LoggerFactory;
 /**
  * A worker process's pipeline, wired in one visible place (follow the data):
  * <pre>
- *   intake (Kafka consumer) ─► lane i: decoder-i (fetch, OpenCV into shm) ─► predictor-i (Paddle reads shm)
+ *   intake (Kafka consumer) ─► decoder-d (fetch, OpenCV into its shm queue) ─► predictor-(d mod P) (Paddle reads shm)
  *        ▲                                                                          │
  *        └──── commit acknowledged offsets ◄── results publisher (Kafka producer) ◄─┘
  * </pre>
@@ -87,8 +88,8 @@ public final class Worker implements AutoCloseable {
 
             WorkerMetrics metrics = new WorkerMetrics();
             int maxInFlight = config.get(WorkerConfig.MAX_IN_FLIGHT);
-            List<Lane> lanes = new ArrayList<>();
             KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProperties(config, workerId, maxInFlight));
+            List<DecoderLane> lanes = new ArrayList<>();
             intake = new Intake(consumer, config.get(WorkerConfig.INPUT_TOPIC), lanes, results, maxInFlight,
                     config.get(WorkerConfig.RESUME_IN_FLIGHT), config.get(WorkerConfig.SHUTDOWN_TIMEOUT_MS), metrics);
             ResultPublisher publisher = new ResultPublisher(config.get(WorkerConfig.BOOTSTRAP_SERVERS),
@@ -96,15 +97,14 @@ public final class Worker implements AutoCloseable {
                     config.get(WorkerConfig.DEAD_LETTER) ? config.deadLetterTopic() : null,
                     config.kafkaProducer(), intake::onDone, intake::onFatal, metrics);
             intake.publisher(publisher);
-            for (int i = 0; i < config.get(WorkerConfig.PREDICTOR_THREADS); i++) {
-                Lane lane = new Lane(i, workerId, config.shmDir(), maxInFlight, original, clas.preprocess(), fetcher,
-                        results, publisher, cpus, metrics);
-                lanes.add(lane);
-            }
-            // Closed in reverse: lanes stop before the publisher they write to, the publisher before the predictor.
+            // Closed in reverse: the pipeline stops before the publisher it writes to, the publisher before
+            // the original predictor.
             resources.add(publisher);
-            resources.addAll(lanes);
-            lanes.forEach(Lane::start);
+            Pipeline pipeline = new Pipeline(config.decoderThreads(), config.get(WorkerConfig.PREDICTOR_THREADS), workerId,
+                    config.shmDir(), maxInFlight, original, clas.preprocess(), fetcher, results, publisher, cpus, metrics);
+            resources.add(pipeline);
+            lanes.addAll(pipeline.lanes());
+            pipeline.start();
             intakeThread = new Thread(intake, "intake");
             intakeThread.start();
             int port = config.get(WorkerConfig.METRICS_PORT);
@@ -115,7 +115,7 @@ public final class Worker implements AutoCloseable {
                 LOG.info("event=metrics_listening url=http://{}:{}/metrics", config.get(WorkerConfig.METRICS_HOST),
                         metricsServer.port());
             }
-            LOG.info("event=worker_started worker_id={} lanes={} model={} preprocess=\"{}\"", workerId, lanes.size(),
+            LOG.info("event=worker_started worker_id={} decoders={} model={} preprocess=\"{}\"", workerId, lanes.size(),
                     model.modelFile().getParent(), clas.preprocess());
         } catch (RuntimeException e) {
             closeResources();

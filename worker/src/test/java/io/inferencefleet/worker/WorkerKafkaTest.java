@@ -94,6 +94,7 @@ class WorkerKafkaTest {
         flags.put("model.dir", model.toString());
         flags.put("fetch.file.roots", images.toString());
         flags.put("predictor.threads", "2");
+        flags.put("decoder.threads", "3");  // predictor 0 reads decoders 0 and 2, predictor 1 decoder 1
         flags.put("max.in.flight", "8");
         flags.put("resume.in.flight", "4");
         flags.put("dead.letter.enabled", "true");

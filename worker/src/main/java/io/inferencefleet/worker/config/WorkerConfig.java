@@ -36,7 +36,9 @@ public final class WorkerConfig {
     public static final ConfigKey<String> MODEL_DIR = ConfigKey.string("model.dir", "models/resnet50",
             "Model directory: a PaddleClas export or `fleet model generate` output.");
     public static final ConfigKey<Integer> PREDICTOR_THREADS = ConfigKey.integer("predictor.threads", 1, 1, 256,
-            "Predictor threads (one Paddle predictor each, sharing weights); each has its own decoder thread.");
+            "Predictor threads (one Paddle predictor each, sharing weights).");
+    public static final ConfigKey<Integer> DECODER_THREADS = ConfigKey.integer("decoder.threads", 0, 0, 1024,
+            "Fetch+decode threads, each with its own shared-memory queue; 0 means one per predictor thread.");
     public static final ConfigKey<Integer> MATH_THREADS = ConfigKey.integer("math.threads", 1, 1, 256,
             "Paddle CPU math threads per predictor.");
     public static final ConfigKey<Integer> MAX_IN_FLIGHT = ConfigKey.integer("max.in.flight", 32, 1, 100_000,
@@ -71,7 +73,7 @@ public final class WorkerConfig {
             "Address the metrics server listens on.");
 
     static final List<ConfigKey<?>> KEYS = List.of(BOOTSTRAP_SERVERS, INPUT_TOPIC, RESULTS_TOPIC, GROUP_ID, DEAD_LETTER,
-            MODEL_DIR, PREDICTOR_THREADS, MATH_THREADS, MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS,
+            MODEL_DIR, PREDICTOR_THREADS, DECODER_THREADS, MATH_THREADS, MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS,
             MAX_IMAGE_BYTES, FETCH_TIMEOUT_MS, SHM_DIR, WORKER_ID, SHUTDOWN_TIMEOUT_MS, NUMA_NODE, NUMA_PIN, NUMA_TOPOLOGY, METRICS_PORT, METRICS_HOST);
 
     /** Keys with these prefixes go to the Kafka clients unchanged (security settings, timeouts, ...). */
@@ -166,6 +168,12 @@ public final class WorkerConfig {
         return host + "-" + ProcessHandle.current().pid();
     }
 
+    /** {@code decoder.threads}, with 0 resolved to one per predictor thread. */
+    public int decoderThreads() {
+        int decoders = get(DECODER_THREADS);
+        return decoders == 0 ? get(PREDICTOR_THREADS) : decoders;
+    }
+
     public Path shmDir() {
         String dir = get(SHM_DIR);
         return dir.isBlank() ? Path.of("/dev/shm/inference-fleet", workerId()) : Path.of(dir);
@@ -238,6 +246,10 @@ public final class WorkerConfig {
         if (get(RESUME_IN_FLIGHT) >= get(MAX_IN_FLIGHT)) {
             throw new IllegalArgumentException("Invalid value " + get(RESUME_IN_FLIGHT) + " for resume.in.flight: must be"
                     + " below max.in.flight (" + get(MAX_IN_FLIGHT) + ")");
+        }
+        if (decoderThreads() < get(PREDICTOR_THREADS)) {
+            throw new IllegalArgumentException("Invalid value " + get(DECODER_THREADS) + " for decoder.threads: must be 0 or"
+                    + " at least predictor.threads (" + get(PREDICTOR_THREADS) + ")");
         }
         pinnedCpus();  // validates numa.node against the topology
         for (Path root : fileRoots()) {

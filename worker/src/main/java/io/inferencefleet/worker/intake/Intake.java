@@ -2,7 +2,7 @@ package io.inferencefleet.worker.intake;
 
 import io.inferencefleet.messages.MessageCodec;
 import io.inferencefleet.worker.lane.Job;
-import io.inferencefleet.worker.lane.Lane;
+import io.inferencefleet.worker.lane.DecoderLane;
 import io.inferencefleet.worker.metrics.WorkerMetrics;
 import io.inferencefleet.worker.publish.ResultFactory;
 import io.inferencefleet.worker.publish.ResultPublisher;
@@ -36,7 +36,7 @@ public final class Intake implements Runnable {
 
     private final Consumer<byte[], byte[]> consumer;
     private final String inputTopic;
-    private final List<Lane> lanes;
+    private final List<DecoderLane> lanes;
     private final ResultFactory results;
     private final MessageCodec codec = new MessageCodec();
     private final int maxInFlight;
@@ -54,7 +54,7 @@ public final class Intake implements Runnable {
     private boolean paused;
     private long accepted;
 
-    public Intake(Consumer<byte[], byte[]> consumer, String inputTopic, List<Lane> lanes, ResultFactory results,
+    public Intake(Consumer<byte[], byte[]> consumer, String inputTopic, List<DecoderLane> lanes, ResultFactory results,
                   int maxInFlight, int resumeInFlight, long drainTimeoutMs, WorkerMetrics metrics) {
         this.consumer = consumer;
         this.inputTopic = inputTopic;
@@ -127,8 +127,8 @@ public final class Intake implements Runnable {
             publisher.publish(job, results.error(job, MessageCodec.BAD_REQUEST, decoded.error()));
             return;
         }
-        Lane lane = lanes.get(0);
-        for (Lane candidate : lanes) {
+        DecoderLane lane = lanes.get(0);
+        for (DecoderLane candidate : lanes) {
             if (candidate.queuedJobs() < lane.queuedJobs()) {
                 lane = candidate;
             }
@@ -170,7 +170,7 @@ public final class Intake implements Runnable {
         if (now - lagCheckedNs > 1_000_000_000L) {
             lagCheckedNs = now;
             lag = maxLag();
-            for (Lane lane : lanes) {
+            for (DecoderLane lane : lanes) {
                 metrics.laneQueued(lane.index(), lane.queuedJobs());
             }
         }

@@ -9,20 +9,21 @@ import io.inferencefleet.worker.metrics.WorkerMetrics;
 import io.inferencefleet.worker.publish.ResultFactory;
 import io.inferencefleet.worker.publish.ResultPublisher;
 import java.util.BitSet;
+import java.util.List;
 import java.util.Map;
 import net.openhft.affinity.Affinity;
 import org.agrona.concurrent.Agent;
 
 /**
- * Hands each committed tensor's shared memory to Paddle without copying it, then publishes the
- * top-k result. Owns one predictor, cloned from the worker's original on this thread after the
+ * Hands each committed tensor's shared memory (from its decoders' queues) to Paddle without copying
+ * it, then publishes the top-k result. Owns one predictor, cloned from the worker's original on this thread after the
  * thread is pinned, so that Paddle's math threads start on the same CPUs.
  */
 final class PredictorAgent implements Agent {
     static final String READER = "predictor";
 
     private final int lane;
-    private final TensorReader reader;
+    private final List<TensorReader> readers;
     private final Map<Long, Job> registry;
     private final Predictor original;
     private final ResultFactory results;
@@ -34,10 +35,10 @@ final class PredictorAgent implements Agent {
     private float[] scores;
     private int classes;
 
-    PredictorAgent(int lane, TensorReader reader, Map<Long, Job> registry, Predictor original,
+    PredictorAgent(int lane, List<TensorReader> readers, Map<Long, Job> registry, Predictor original,
                    PreprocessConfig preprocess, ResultFactory results, ResultPublisher publisher, BitSet cpus, WorkerMetrics metrics) {
         this.lane = lane;
-        this.reader = reader;
+        this.readers = List.copyOf(readers);
         this.registry = registry;
         this.original = original;
         this.results = results;
@@ -61,7 +62,11 @@ final class PredictorAgent implements Agent {
 
     @Override
     public int doWork() {
-        return reader.poll(this::predict, 1);
+        int work = 0;
+        for (TensorReader reader : readers) {  // its decoders' queues, one tensor from each in turn
+            work += reader.poll(this::predict, 1);
+        }
+        return work;
     }
 
     private void predict(TensorView tensor) {
@@ -92,7 +97,7 @@ final class PredictorAgent implements Agent {
 
     @Override
     public void onClose() {
-        reader.close();
+        readers.forEach(TensorReader::close);
         if (predictor != null) {
             predictor.close();
         }

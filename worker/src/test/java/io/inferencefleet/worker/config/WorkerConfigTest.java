@@ -48,6 +48,10 @@ class WorkerConfigTest {
         IllegalArgumentException together = assertThrows(IllegalArgumentException.class,
                 () -> WorkerConfig.resolve(null, Map.of(), Map.of("max.in.flight", "4", "resume.in.flight", "4")));
         assertTrue(together.getMessage().contains("resume.in.flight"), together.getMessage());
+        IllegalArgumentException decoders = assertThrows(IllegalArgumentException.class,
+                () -> WorkerConfig.resolve(null, Map.of(), Map.of("predictor.threads", "3", "decoder.threads", "2")));
+        assertTrue(decoders.getMessage().startsWith("Invalid value 2 for decoder.threads"), decoders.getMessage());
+        assertEquals(3, WorkerConfig.resolve(null, Map.of(), Map.of("predictor.threads", "3")).decoderThreads());
     }
 
     @Test
