@@ -132,6 +132,11 @@ public final class Worker implements AutoCloseable {
         return metricsServer == null ? -1 : metricsServer.port();
     }
 
+    /** True until the intake stops (after {@link #close()} or a fatal error). */
+    public boolean isRunning() {
+        return intakeThread.isAlive();
+    }
+
     /** Blocks until the intake stops (after {@link #close()} or a fatal error). */
     public void awaitStop() throws InterruptedException {
         intakeThread.join();

@@ -42,24 +42,58 @@ public final class WorkerMain {
                 flags.put(key, value);
             }
         }
-        WorkerConfig config;
+        List<Worker> workers;
         try {
-            config = WorkerConfig.resolve(file, System.getenv(), flags);
+            workers = startWorkers(file, System.getenv(), flags);
         } catch (IllegalArgumentException e) {
             System.err.println("fleet worker: " + e.getMessage());
             return 2;
         }
-        Worker worker = Worker.start(config);
-        Thread hook = new Thread(worker::close, "worker-shutdown");
+        Thread hook = new Thread(() -> closeAll(workers), "worker-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        worker.awaitStop();
+        // Any worker stopping on its own ends the process; a supervisor (fleet up) restarts it.
+        while (workers.stream().allMatch(Worker::isRunning)) {
+            Thread.sleep(200);
+        }
         try {
             Runtime.getRuntime().removeShutdownHook(hook);
         } catch (IllegalStateException shutdownInProgress) {
             return 0;  // SIGTERM/SIGINT: the hook drains, commits and closes
         }
-        worker.close();
-        return 1;  // the intake stopped on its own
+        closeAll(workers);
+        return 1;  // a worker stopped on its own
+    }
+
+    /**
+     * Starts the worker the configuration describes, or with {@code numa.node=-1} one worker per NUMA
+     * node, each pinned to its node and named {@code <worker.id>-n<node>} (own shm directory, metrics
+     * port {@code metrics.port + node} unless 0 or -1).
+     */
+    public static List<Worker> startWorkers(Path file, Map<String, String> env, Map<String, String> flags) {
+        WorkerConfig config = WorkerConfig.resolve(file, env, flags);
+        if (config.get(WorkerConfig.NUMA_NODE) >= 0) {
+            return List.of(Worker.start(config));
+        }
+        List<Worker> workers = new java.util.ArrayList<>();
+        try {
+            for (int node : config.topology().nodes().keySet()) {
+                Map<String, String> perNode = new LinkedHashMap<>(flags);
+                perNode.put("numa.node", Integer.toString(node));
+                perNode.put("worker.id", config.workerId() + "-n" + node);
+                perNode.put("shm.dir", config.shmDir().resolve("n" + node).toString());
+                int port = config.get(WorkerConfig.METRICS_PORT);
+                perNode.put("metrics.port", Integer.toString(port > 0 ? port + node : port));
+                workers.add(Worker.start(WorkerConfig.resolve(file, env, perNode)));
+            }
+        } catch (RuntimeException e) {
+            closeAll(workers);
+            throw e;
+        }
+        return workers;
+    }
+
+    private static void closeAll(List<Worker> workers) {
+        workers.parallelStream().forEach(Worker::close);
 
     }
 }

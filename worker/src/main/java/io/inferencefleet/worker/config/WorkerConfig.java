@@ -60,8 +60,9 @@ public final class WorkerConfig {
     public static final ConfigKey<Integer> SHUTDOWN_TIMEOUT_MS = ConfigKey.integer("shutdown.timeout.ms", 30_000,
             0, 3_600_000, "How long shutdown and rebalances wait for in-flight requests before abandoning them.");
 
-    public static final ConfigKey<Integer> NUMA_NODE = ConfigKey.integer("numa.node", 0, 0, 1023,
-            "NUMA node this worker serves: every thread it starts (and Paddle's) runs on that node's CPUs.");
+    public static final ConfigKey<Integer> NUMA_NODE = ConfigKey.integer("numa.node", 0, -1, 1023,
+            "NUMA node this worker serves: every thread it starts (and Paddle's) runs on that node's CPUs; -1 serves"
+            + " every node with one pipeline per node.");
     public static final ConfigKey<Boolean> NUMA_PIN = ConfigKey.bool("numa.pin", true,
             "Pin the worker's threads to the node's CPUs (false: leave scheduling to the OS).");
     public static final ConfigKey<String> NUMA_TOPOLOGY = ConfigKey.optional("numa.topology",
@@ -179,15 +180,19 @@ public final class WorkerConfig {
         return dir.isBlank() ? Path.of("/dev/shm/inference-fleet", workerId()) : Path.of(dir);
     }
 
-    /** The node's CPUs when pinning is on, else null. */
+    /** The node's CPUs when pinning is on (and one node is served), else null. */
     public java.util.BitSet pinnedCpus() {
-        if (!get(NUMA_PIN)) {
+        if (!get(NUMA_PIN) || get(NUMA_NODE) < 0) {
             return null;
         }
-        io.inferencefleet.worker.numa.NumaTopology topology = get(NUMA_TOPOLOGY).isBlank()
+        return topology().cpus(get(NUMA_NODE));
+    }
+
+    /** The NUMA topology: {@code numa.topology} when given, else read from /sys. */
+    public io.inferencefleet.worker.numa.NumaTopology topology() {
+        return get(NUMA_TOPOLOGY).isBlank()
                 ? io.inferencefleet.worker.numa.NumaTopology.detect()
                 : io.inferencefleet.worker.numa.NumaTopology.parse(get(NUMA_TOPOLOGY));
-        return topology.cpus(get(NUMA_NODE));
     }
 
     public List<Path> fileRoots() {

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.inferencefleet.paddle.model.synthetic.BuiltinModels;
-import io.inferencefleet.worker.Worker;
+import io.inferencefleet.worker.WorkerMain;
 import io.inferencefleet.worker.config.WorkerConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,19 +34,20 @@ class WorkerPinningTest {
     private static final List<String> JVM_THREADS = List.of("C1 CompilerThre", "C2 CompilerThre", "GC Thread",
             "G1 ", "VM Periodic", "Attach Listener", "Notification Th", "Common-Cleaner", "process reaper");
 
-    /** Forked JVM: args = model dir, shm dir. Prints "TASK tid name cpus" for every new task. */
+    /** Forked JVM: args = model dir, shm dir, numa.node. Prints "TASK tid name cpus" for every new task. */
     public static void main(String[] args) throws Exception {
         Set<String> before = tasks();
         Map<String, String> flags = new HashMap<>();
+        flags.put("worker.id", "pin");
         flags.put("bootstrap.servers", "127.0.0.1:1");  // never reached: pinning happens at start
         flags.put("model.dir", args[0]);
         flags.put("shm.dir", args[1]);
         flags.put("predictor.threads", "2");
         flags.put("math.threads", "2");
         flags.put("numa.topology", "0:0;1:1");
-        flags.put("numa.node", "1");
+        flags.put("numa.node", args[2]);
         flags.put("metrics.port", "0");
-        Worker.start(WorkerConfig.resolve(null, Map.of(), flags));
+        WorkerMain.startWorkers(null, Map.of(), flags);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
         while (System.nanoTime() < deadline && !names(tasks()).containsAll(List.of("predictor-0", "predictor-1", "decoder-1"))) {
             Thread.sleep(50);
@@ -63,17 +64,7 @@ class WorkerPinningTest {
 
     @Test
     void everyThreadTheWorkerStartsStaysOnItsNodesCpus(@TempDir Path temp) throws Exception {
-        Path model = Files.createDirectories(temp.resolve("tiny"));
-        BuiltinModels.generate("tiny", model, 1);
-        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "@" + Path.of(System.getProperty("fleet.jvm.options")).toAbsolutePath(),
-                "-cp", System.getProperty("java.class.path"), WorkerPinningTest.class.getName(),
-                model.toString(), temp.resolve("shm").toString()));
-        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        String output = new String(process.getInputStream().readAllBytes());
-        assertTrue(process.waitFor(60, TimeUnit.SECONDS));
-        assertEquals(0, process.exitValue(), output);
-        List<String> tasks = output.lines().filter(l -> l.startsWith("TASK ")).toList();
+        List<String> tasks = runForked(temp, "1");
         List<String> ours = tasks.stream().filter(t -> JVM_THREADS.stream().noneMatch(t::contains)).toList();
         for (String task : ours) {
             assertTrue(task.endsWith("cpus=1"), "escaped node 1: " + task + "\n" + String.join("\n", tasks));
@@ -86,6 +77,31 @@ class WorkerPinningTest {
         // the pinned start-up thread ("java", it created the original predictor) or a predictor's.
         long paddleThreads = ours.stream().filter(t -> t.contains(" java ") || t.matches(".* predictor-\\d .*")).count() - 2;
         assertTrue(paddleThreads >= 1, "no Paddle math thread among:\n" + names);
+    }
+
+    @Test
+    void servingEveryNodeRunsOnePipelinePerNodeOnItsCpus(@TempDir Path temp) throws Exception {
+        List<String> tasks = runForked(temp, "-1");
+        for (String cpu : List.of("0", "1")) {
+            for (String role : List.of(" intake ", " decoder-0 ", " decoder-1 ", " predictor-0 ", " predictor-1 ")) {
+                assertTrue(tasks.stream().anyMatch(t -> t.contains(role) && t.endsWith("cpus=" + cpu)),
+                        "no" + role + "thread on node CPU " + cpu + ":\n" + String.join("\n", tasks));
+            }
+        }
+    }
+
+    private static List<String> runForked(Path temp, String node) throws Exception {
+        Path model = Files.createDirectories(temp.resolve("tiny"));
+        BuiltinModels.generate("tiny", model, 1);
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "@" + Path.of(System.getProperty("fleet.jvm.options")).toAbsolutePath(),
+                "-cp", System.getProperty("java.class.path"), WorkerPinningTest.class.getName(),
+                model.toString(), temp.resolve("shm").toString(), node));
+        Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+        String output = new String(process.getInputStream().readAllBytes());
+        assertTrue(process.waitFor(60, TimeUnit.SECONDS));
+        assertEquals(0, process.exitValue(), output);
+        return output.lines().filter(l -> l.startsWith("TASK ")).toList();
     }
 
     private static Set<String> tasks() throws Exception {
