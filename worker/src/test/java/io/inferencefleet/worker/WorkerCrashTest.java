@@ -168,6 +168,57 @@ class WorkerCrashTest {
         assertTrue(committedIds.isEmpty(), "committed without a result: " + committedIds);
     }
 
+    @Test
+    void aRebalanceDrainsRevokedPartitionsSoNothingIsAnsweredTwice() throws Exception {
+        int rebalanceRequests = 1200;
+        broker.createTopic("rebal-in", 4);
+        broker.createTopic("rebal-out", 1);
+        Path model = Files.createDirectories(temp.resolve("tiny"));
+        BuiltinModels.generate("tiny", model, 1);
+        Path images = WorkerKafkaTest.sharedImages();
+        Path photo = images.resolve("astronaut.png");  // large: slow enough for the join to happen mid-stream
+        try (KafkaProducer<byte[], byte[]> producer = broker.producer()) {
+            for (int i = 0; i < rebalanceRequests; i++) {
+                String id = "b-" + i;
+                producer.send(new ProducerRecord<>("rebal-in", id.getBytes(StandardCharsets.UTF_8),
+                        codec.encode(InferenceRequest.of(id, photo.toUri().toString()))));
+            }
+        }
+        Map<String, String> flags = new HashMap<>();
+        flags.put("bootstrap.servers", broker.bootstrapServers());
+        flags.put("input.topic", "rebal-in");
+        flags.put("results.topic", "rebal-out");
+        flags.put("group.id", "rebal-group");
+        flags.put("model.dir", model.toString());
+        flags.put("fetch.file.roots", images.toString());
+        flags.put("max.in.flight", "16");
+        flags.put("resume.in.flight", "8");
+        flags.put("metrics.port", "-1");
+        Map<String, String> first = new HashMap<>(flags);
+        first.put("worker.id", "rebal-a");
+        first.put("shm.dir", temp.resolve("shm-a").toString());
+        Map<String, String> second = new HashMap<>(flags);
+        second.put("worker.id", "rebal-b");
+        second.put("shm.dir", temp.resolve("shm-b").toString());
+        List<InferenceResult> all;
+        try (Worker a = Worker.start(WorkerConfig.resolve(null, Map.of(), first))) {
+            waitForResults("rebal-out", 40, Duration.ofSeconds(60));
+            try (Worker b = Worker.start(WorkerConfig.resolve(null, Map.of(), second))) {  // joins: partitions move
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+                do {
+                    all = broker.readAll("rebal-out", rebalanceRequests, Duration.ofSeconds(2)).stream()
+                            .map(r -> codec.decodeResult(r.value())).toList();
+                } while (all.stream().map(InferenceResult::id).distinct().count() < rebalanceRequests && System.nanoTime() < deadline);
+            }
+        }
+        Map<String, Long> perId = all.stream().collect(java.util.stream.Collectors.groupingBy(InferenceResult::id,
+                java.util.stream.Collectors.counting()));
+        assertEquals(rebalanceRequests, perId.size(), "every request answered across the rebalance");
+        assertTrue(all.stream().anyMatch(r -> r.workerId().equals("rebal-b")), "the second worker took partitions over");
+        List<String> twice = perId.entrySet().stream().filter(e -> e.getValue() > 1).map(Map.Entry::getKey).toList();
+        assertTrue(twice.isEmpty(), "answered twice (revoked partitions not drained before commit): " + twice);
+    }
+
     private int waitForResults(int atLeast, Duration timeout) {
         return waitForResults("crash-out", atLeast, timeout);
     }
