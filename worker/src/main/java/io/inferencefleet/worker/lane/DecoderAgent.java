@@ -23,6 +23,9 @@ import org.agrona.concurrent.Agent;
  * fetched, until there is room.
  */
 final class DecoderAgent implements Agent {
+    /** Code of a failure inside the worker itself (a bug or resource problem, not bad input). */
+    static final String INTERNAL_ERROR = "internal_error";
+
     private final int lane;
     private final Queue<Job> jobs;
     private final AtomicInteger queued;
@@ -75,10 +78,18 @@ final class DecoderAgent implements Agent {
         }
         waiting = null;
         long start = System.nanoTime();
-        PreprocessStatus preprocessed = preprocessor.preprocess(job.imageBytes,
-                DirectMemory.wrap(claim.address(), claim.lengthBytes()));
-        job.preprocessMs = (System.nanoTime() - start) / 1e6;
-        job.imageBytes = null;
+        PreprocessStatus preprocessed;
+        try {
+            preprocessed = preprocessor.preprocess(job.imageBytes, DirectMemory.wrap(claim.address(), claim.lengthBytes()));
+        } catch (RuntimeException e) {
+            // Never lose a job: an unexpected OpenCV failure still answers the request (and frees the slot).
+            claim.abort();
+            publisher.publish(job, results.error(job, INTERNAL_ERROR, "preprocessing failed: " + e));
+            return 1;
+        } finally {
+            job.preprocessMs = (System.nanoTime() - start) / 1e6;
+            job.imageBytes = null;
+        }
         if (preprocessed != PreprocessStatus.OK) {
             claim.abort();
             publisher.publish(job, results.error(job, preprocessed.code(), preprocessor.lastDetail()));

@@ -89,6 +89,10 @@ final class PredictorAgent implements Agent {
         } catch (PaddleException | IllegalArgumentException e) {
             publisher.publish(job, results.error(job, "model_error", e.getMessage()));
             return;
+        } catch (RuntimeException e) {
+            // Never lose a job: its offset could otherwise never be committed.
+            publisher.publish(job, results.error(job, DecoderAgent.INTERNAL_ERROR, "inference failed: " + e));
+            return;
         }
         double inferenceMs = (System.nanoTime() - start) / 1e6;
         metrics.predictorBusy(lane, inferenceMs / 1000.0);
