@@ -22,7 +22,14 @@ public final class LocalKafka implements AutoCloseable {
                 .setConfigProp("offsets.topic.replication.factor", "1")
                 .setConfigProp("group.initial.rebalance.delay.ms", "0")
                 .build();
-        cluster.format();
+        // Kafka's storage formatter prints to System.out; keep our command's stdout for results.
+        java.io.PrintStream stdout = System.out;
+        System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+        try {
+            cluster.format();
+        } finally {
+            System.setOut(stdout);
+        }
         cluster.startup();
         cluster.waitForReadyBrokers();
     }
