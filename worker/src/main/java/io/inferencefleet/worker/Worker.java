@@ -88,10 +88,13 @@ public final class Worker implements AutoCloseable {
 
             WorkerMetrics metrics = new WorkerMetrics();
             int maxInFlight = config.get(WorkerConfig.MAX_IN_FLIGHT);
-            KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProperties(config, workerId, maxInFlight));
+            // Small polls (a quarter of the bound) let intake pause before the bound, not after it.
+            int maxPollRecords = Math.max(1, maxInFlight / 4);
+            KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProperties(config, workerId, maxPollRecords));
             List<DecoderLane> lanes = new ArrayList<>();
             intake = new Intake(consumer, config.get(WorkerConfig.INPUT_TOPIC), lanes, results, maxInFlight,
-                    config.get(WorkerConfig.RESUME_IN_FLIGHT), config.get(WorkerConfig.SHUTDOWN_TIMEOUT_MS), metrics);
+                    config.get(WorkerConfig.RESUME_IN_FLIGHT), maxPollRecords, config.get(WorkerConfig.SHUTDOWN_TIMEOUT_MS),
+                    metrics);
             ResultPublisher publisher = new ResultPublisher(config.get(WorkerConfig.BOOTSTRAP_SERVERS),
                     config.get(WorkerConfig.RESULTS_TOPIC),
                     config.get(WorkerConfig.DEAD_LETTER) ? config.deadLetterTopic() : null,
@@ -169,15 +172,14 @@ public final class Worker implements AutoCloseable {
         resources.clear();
     }
 
-    private static Properties consumerProperties(WorkerConfig config, String workerId, int maxInFlight) {
+    private static Properties consumerProperties(WorkerConfig config, String workerId, int maxPollRecords) {
         Properties props = new Properties();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.get(WorkerConfig.BOOTSTRAP_SERVERS));
         props.put(ConsumerConfig.GROUP_ID_CONFIG, config.get(WorkerConfig.GROUP_ID));
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, workerId);
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        // One poll never brings more than the in-flight bound.
-        props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, maxInFlight);
+        props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, maxPollRecords);
         props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         props.putAll(config.kafkaConsumer());

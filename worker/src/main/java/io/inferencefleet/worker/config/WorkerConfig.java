@@ -42,7 +42,7 @@ public final class WorkerConfig {
     public static final ConfigKey<Integer> MATH_THREADS = ConfigKey.integer("math.threads", 1, 1, 256,
             "Paddle CPU math threads per predictor.");
     public static final ConfigKey<Integer> MAX_IN_FLIGHT = ConfigKey.integer("max.in.flight", 32, 1, 100_000,
-            "Requests accepted but not yet answered; partitions pause at this bound.");
+            "Bound on requests accepted but not yet answered: partitions pause before it is reached.");
     public static final ConfigKey<Integer> RESUME_IN_FLIGHT = ConfigKey.integer("resume.in.flight", 16, 0, 100_000,
             "Paused partitions resume when in-flight requests drop to this low-water mark.");
     public static final ConfigKey<String> FILE_ROOTS = ConfigKey.optional("fetch.file.roots",

@@ -41,6 +41,7 @@ public final class Intake implements Runnable {
     private final MessageCodec codec = new MessageCodec();
     private final int maxInFlight;
     private final int resumeInFlight;
+    private final int maxPollRecords;
     private final long drainTimeoutMs;
     private final OffsetTracker tracker = new OffsetTracker();
     private final Queue<Job> done = new ConcurrentLinkedQueue<>();
@@ -55,13 +56,14 @@ public final class Intake implements Runnable {
     private long accepted;
 
     public Intake(Consumer<byte[], byte[]> consumer, String inputTopic, List<DecoderLane> lanes, ResultFactory results,
-                  int maxInFlight, int resumeInFlight, long drainTimeoutMs, WorkerMetrics metrics) {
+                  int maxInFlight, int resumeInFlight, int maxPollRecords, long drainTimeoutMs, WorkerMetrics metrics) {
         this.consumer = consumer;
         this.inputTopic = inputTopic;
         this.lanes = lanes;
         this.results = results;
         this.maxInFlight = maxInFlight;
         this.resumeInFlight = resumeInFlight;
+        this.maxPollRecords = maxPollRecords;
         this.drainTimeoutMs = drainTimeoutMs;
         this.metrics = metrics;
     }
@@ -134,8 +136,7 @@ public final class Intake implements Runnable {
             }
         }
         if (!lane.offer(job)) {
-            // Lanes hold max.in.flight jobs each and intake pauses at max.in.flight: unreachable
-            // unless a poll returned more than max.poll.records.
+            // Unreachable: each lane holds max.in.flight jobs and in-flight requests never exceed it.
             publisher.publish(job, results.error(job, "overloaded", "no lane could take the request"));
         }
     }
@@ -155,7 +156,8 @@ public final class Intake implements Runnable {
             });
         }
         int inFlight = tracker.inFlight();
-        if (!paused && inFlight >= maxInFlight) {
+        // Pause while one more poll could exceed the bound: in-flight requests never pass max.in.flight.
+        if (!paused && inFlight + maxPollRecords > maxInFlight) {
             consumer.pause(consumer.assignment());
             paused = true;
             metrics.paused();
