@@ -106,6 +106,13 @@ class FleetUpKafkaTest {
             assertTrue(events.contains("event=worker_exited id=" + victim.id() + " pid=" + victim.pid() + " exit_code=137"), events);
             assertTrue(events.contains("event=worker_restarting id=" + victim.id() + " exit_code=137 backoff_ms=1000"), events);
 
+            try (KafkaProducer<byte[], byte[]> producer = broker.producer()) {  // traffic while status samples
+                for (int i = 0; i < 600; i++) {
+                    String id = "more-" + i;
+                    producer.send(new ProducerRecord<>("up-in", id.getBytes(StandardCharsets.UTF_8),
+                            codec.encode(InferenceRequest.of(id, images.resolve("apple.jpg").toUri().toString()))));
+                }
+            }
             StringWriter out = new StringWriter();
             StringWriter err = new StringWriter();
             CommandLine cli = FleetCommand.commandLine();
@@ -118,7 +125,7 @@ class FleetUpKafkaTest {
                 assertTrue(status.lines().anyMatch(l -> l.startsWith(w.id()) && l.contains(" " + w.pid() + " ")
                         && l.contains("yes   yes")), status);
             }
-            assertTrue(status.contains("group    up-group: Stable, 2 members, 2 of 2 partitions of up-in assigned, total lag 0"),
+            assertTrue(status.contains("group    up-group: Stable, 2 members, 2 of 2 partitions of up-in assigned, total lag "),
                     status);
 
             List<Long> pids = state(runDir).workers().stream().map(FleetState.Worker::pid).toList();
