@@ -15,8 +15,9 @@ import picocli.CommandLine.Spec;
 
 /** {@code fleet status}: the workers {@code fleet up} runs (state file, /ready, /metrics) and their consumer group. */
 @Command(name = "status", mixinStandardHelpOptions = true,
-        description = {"Show the workers of `fleet up` (from <run-dir>/state.json): process, readiness, results by",
-            "status, in-flight requests, throughput over --sample-ms, assigned partitions and lag; then the group."})
+        description = "Show the workers of `fleet up` (from <run-dir>/state.json): process, readiness, results by"
+            + " status, in-flight requests, throughput over --sample-ms, assigned partitions and lag; then the group."
+            + " Exit code 3 when `fleet up` is not running.")
 final class StatusCommand implements Callable<Integer> {
     private static final String ROW = "%-26s %4s %-7s %7s %-5s %-5s %-8s %7s %6s %7s %9s %7s %5s  %s%n";
 

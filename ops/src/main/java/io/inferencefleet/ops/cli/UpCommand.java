@@ -29,10 +29,10 @@ import picocli.CommandLine.Unmatched;
  * state file it keeps in the run directory.
  */
 @Command(name = "up", mixinStandardHelpOptions = true,
-        description = {"Start --per-node workers on every NUMA node of this machine (each a JVM under taskset on its",
-            "node's CPUs), restart those that die, stop them all on Ctrl-C/SIGTERM. Every other --key=value",
-            "(see `fleet worker --help`) goes to each worker; --metrics.port is the first worker's port",
-            "(default 9400, then +1 per worker). Worker output: <run-dir>/<worker id>.log."})
+        description = "Start --per-node workers on every NUMA node of this machine (each a JVM under taskset on its"
+            + " node's CPUs), restart those that die, stop them all on Ctrl-C/SIGTERM. Every other --key=value"
+            + " (see `fleet worker --help`) goes to each worker; --metrics.port is the first worker's port"
+            + " (default 9400, then +1 per worker). Worker output: <run-dir>/<worker id>.log.")
 final class UpCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
