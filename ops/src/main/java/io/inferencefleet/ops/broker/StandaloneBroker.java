@@ -4,10 +4,15 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.Reader;
+import java.io.UncheckedIOException;
 import java.io.Writer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.FileLock;
+import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Properties;
@@ -32,7 +37,8 @@ import org.apache.kafka.common.utils.Time;
  * }                                                     // controlled shutdown, data kept
  * }</pre>
  *
- * <p>Layout of the directory: {@code server.properties} (the effective settings, rewritten at each
+ * <p>Layout of the directory: {@code broker.lock} (held while running: one broker per directory),
+ * {@code server.properties} (the effective settings, rewritten at each
  * start; usable as is with Kafka's own {@code kafka-server-start.sh}) and {@code data/} (the log
  * directory, metadata log included; its {@code meta.properties} holds the cluster id). The storage
  * is formatted with Kafka's {@code StorageTool} when {@code data/meta.properties} is missing and
@@ -43,13 +49,16 @@ public final class StandaloneBroker implements AutoCloseable {
     static final int NODE_ID = 1;
 
     private final KafkaRaftServer server;
+    private final FileLock dirLock;
     private final String bootstrapServers;
     private final String clusterId;
     private final boolean formatted;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private StandaloneBroker(KafkaRaftServer server, String bootstrapServers, String clusterId, boolean formatted) {
+    private StandaloneBroker(KafkaRaftServer server, FileLock dirLock, String bootstrapServers, String clusterId,
+            boolean formatted) {
         this.server = server;
+        this.dirLock = dirLock;
         this.bootstrapServers = bootstrapServers;
         this.clusterId = clusterId;
         this.formatted = formatted;
@@ -62,6 +71,20 @@ public final class StandaloneBroker implements AutoCloseable {
     public static StandaloneBroker start(Path dir, int port, int controllerPort, Map<String, String> overrides)
             throws IOException {
         Files.createDirectories(dir);
+        // Kafka locks its log directory only when the broker half starts, after the controller has
+        // opened the metadata log: a second server on the same directory would run two Raft
+        // replicas over one log. Our own lock, taken first and held until close, prevents that.
+        FileLock lock = lock(dir.resolve("broker.lock"));
+        try {
+            return start(dir, lock, port, controllerPort, overrides);
+        } catch (IOException | RuntimeException | Error e) {
+            lock.channel().close();
+            throw e;
+        }
+    }
+
+    private static StandaloneBroker start(Path dir, FileLock lock, int port, int controllerPort,
+            Map<String, String> overrides) throws IOException {
         Path data = dir.resolve("data");
         Properties props = settings(data, port, controllerPort);
         props.putAll(overrides);
@@ -85,7 +108,22 @@ public final class StandaloneBroker implements AutoCloseable {
             server.awaitShutdown();
             throw e;
         }
-        return new StandaloneBroker(server, "127.0.0.1:" + port, clusterId, format);
+        return new StandaloneBroker(server, lock, "127.0.0.1:" + port, clusterId, format);
+    }
+
+    private static FileLock lock(Path file) throws IOException {
+        FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        FileLock lock;
+        try {
+            lock = channel.tryLock();
+        } catch (OverlappingFileLockException e) {
+            lock = null;  // held by this JVM
+        }
+        if (lock == null) {
+            channel.close();
+            throw new IllegalStateException(file.getParent() + " is in use by another running broker");
+        }
+        return lock;
     }
 
     /** The single-node settings; see the class comment for what is persisted where. */
@@ -168,7 +206,14 @@ public final class StandaloneBroker implements AutoCloseable {
     public void close() {
         if (closed.compareAndSet(false, true)) {
             server.shutdown();
+            server.awaitShutdown();
+            try {
+                dirLock.channel().close();  // releases the lock
+            } catch (IOException e) {
+                throw new UncheckedIOException("releasing " + dirLock.channel(), e);
+            }
+        } else {
+            server.awaitShutdown();
         }
-        server.awaitShutdown();
     }
 }

@@ -14,6 +14,8 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -24,10 +26,12 @@ import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /** The standalone broker for real: clients produce and consume, and the data survives a restart. */
 @Tag("slow")
+@Timeout(120)  // seconds; a stuck broker shutdown fails the test instead of hanging the build
 class StandaloneBrokerTest {
     @TempDir
     Path temp;
@@ -72,13 +76,25 @@ class StandaloneBrokerTest {
         int controllerPort = freePort();
         try (StandaloneBroker broker = StandaloneBroker.start(dir, port, controllerPort,
                 Map.of("auto.create.topics.enable", "false"))) {
+            createTopic(broker.bootstrapServers(), "events");
             try (KafkaProducer<String, String> producer = producer(broker.bootstrapServers())) {
                 var failure = assertThrows(Exception.class,
                         () -> producer.send(new ProducerRecord<>("absent", "k", "v")).get());
                 assertTrue(String.valueOf(failure.getMessage()).contains("absent"), failure.toString());
             }
             // The same directory is locked by the running broker: a second one must fail, not corrupt it.
-            assertThrows(Exception.class, () -> StandaloneBroker.start(dir, freePort(), freePort(), Map.of()).close());
+            var refused = assertThrows(IllegalStateException.class,
+                    () -> StandaloneBroker.start(dir, freePort(), freePort(), Map.of()).close());
+            assertTrue(refused.getMessage().contains("in use"), refused.getMessage());
+            try (KafkaProducer<String, String> producer = producer(broker.bootstrapServers())) {
+                producer.send(new ProducerRecord<>("events", "k", "v")).get();  // the running one is unharmed
+            }
+        }
+    }
+
+    private static void createTopic(String bootstrap, String topic) throws Exception {
+        try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", bootstrap))) {
+            admin.createTopics(List.of(new NewTopic(topic, 1, (short) 1))).all().get();
         }
     }
 

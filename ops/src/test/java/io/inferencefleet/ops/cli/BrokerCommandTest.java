@@ -17,6 +17,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
@@ -24,6 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * SIGTERM (what Ctrl-C and service managers send) ends it with a clean Kafka shutdown.
  */
 @Tag("slow")
+@Timeout(120)  // seconds; a stuck broker shutdown fails the test instead of hanging the build
 class BrokerCommandTest {
     @TempDir
     Path temp;
