@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = FleetCommand.Version.class,
         description = "Inference Fleet: Kafka image references in, Paddle predictions out, on CPU fleets.",
-        subcommands = {DemoCommand.class, WorkerCommand.class, UpCommand.class, StatusCommand.class,
+        subcommands = {DemoCommand.class, BrokerCommand.class, WorkerCommand.class, UpCommand.class, StatusCommand.class,
             SubmitCommand.class, ResultsCommand.class, ClassifyCommand.class, ModelCommand.class, CommandLine.HelpCommand.class})
 public final class FleetCommand {
 
