@@ -6,6 +6,9 @@ import java.io.PrintStream;
 import java.io.Reader;
 import java.io.UncheckedIOException;
 import java.io.Writer;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
@@ -85,6 +88,10 @@ public final class StandaloneBroker implements AutoCloseable {
 
     private static StandaloneBroker start(Path dir, FileLock lock, int port, int controllerPort,
             Map<String, String> overrides) throws IOException {
+        // Kafka treats a port it cannot bind as a fatal fault and exits the JVM (its
+        // ProcessTerminatingFaultHandler): check first, so that the usual case is a clear error.
+        requireFree(port, "--port");
+        requireFree(controllerPort, "controller port");
         Path data = dir.resolve("data");
         Properties props = settings(data, port, controllerPort);
         props.putAll(overrides);
@@ -109,6 +116,15 @@ public final class StandaloneBroker implements AutoCloseable {
             throw e;
         }
         return new StandaloneBroker(server, lock, "127.0.0.1:" + port, clusterId, format);
+    }
+
+    private static void requireFree(int port, String what) {
+        try (ServerSocket socket = new ServerSocket()) {
+            socket.setReuseAddress(true);  // as Kafka binds: a port in TIME_WAIT is free
+            socket.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port));
+        } catch (IOException e) {
+            throw new IllegalStateException(what + " " + port + " on 127.0.0.1 is in use (" + e.getMessage() + ")");
+        }
     }
 
     private static FileLock lock(Path file) throws IOException {

@@ -70,7 +70,7 @@ class StandaloneBrokerTest {
     }
 
     @Test
-    void overridesApplyAndASecondBrokerOnTheSameDirectoryFails() throws Exception {
+    void overridesApplyAndASecondBrokerOnTheSameDirectoryOrPortIsRefused() throws Exception {
         Path dir = temp.resolve("kafka");
         int port = freePort();
         int controllerPort = freePort();
@@ -86,6 +86,10 @@ class StandaloneBrokerTest {
             var refused = assertThrows(IllegalStateException.class,
                     () -> StandaloneBroker.start(dir, freePort(), freePort(), Map.of()).close());
             assertTrue(refused.getMessage().contains("in use"), refused.getMessage());
+            // A busy port is refused before Kafka starts (Kafka itself would exit the JVM).
+            var busy = assertThrows(IllegalStateException.class,
+                    () -> StandaloneBroker.start(temp.resolve("other"), port, freePort(), Map.of()).close());
+            assertTrue(busy.getMessage().contains("--port " + port + " on 127.0.0.1 is in use"), busy.getMessage());
             try (KafkaProducer<String, String> producer = producer(broker.bootstrapServers())) {
                 producer.send(new ProducerRecord<>("events", "k", "v")).get();  // the running one is unharmed
             }
