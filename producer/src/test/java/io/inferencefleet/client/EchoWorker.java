@@ -1,5 +1,6 @@
 package io.inferencefleet.client;
 
+import io.inferencefleet.testing.KafkaBroker;
 import io.inferencefleet.messages.InferenceResult;
 import io.inferencefleet.messages.MessageCodec;
 import java.time.Duration;

@@ -1,5 +1,6 @@
 package io.inferencefleet.client;
 
+import io.inferencefleet.testing.KafkaBroker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;

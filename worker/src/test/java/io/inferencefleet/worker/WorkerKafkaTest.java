@@ -1,5 +1,6 @@
 package io.inferencefleet.worker;
 
+import io.inferencefleet.testing.KafkaBroker;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;

@@ -1,5 +1,6 @@
 package io.inferencefleet.ops.cli;
 
+import io.inferencefleet.testing.KafkaBroker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
