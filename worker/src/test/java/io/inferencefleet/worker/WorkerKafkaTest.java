@@ -194,6 +194,41 @@ class WorkerKafkaTest {
         }
     }
 
+    @Test
+    void requestsArrivingOneByOneAreSpreadOverThePredictors() throws Exception {
+        broker.createTopic("trickle", 1);
+        broker.createTopic("trickle-results", 1);
+        Path model = temp.resolve("tiny");
+        BuiltinModels.generate("tiny", Files.createDirectories(model), 1);
+        Path images = sharedImages();
+        Map<String, String> flags = new HashMap<>();
+        flags.put("bootstrap.servers", broker.bootstrapServers());
+        flags.put("input.topic", "trickle");
+        flags.put("results.topic", "trickle-results");
+        flags.put("group.id", "trickle");
+        flags.put("model.dir", model.toString());
+        flags.put("fetch.file.roots", images.toString());
+        flags.put("predictor.threads", "2");
+        flags.put("shm.dir", temp.resolve("shm").toString());
+        flags.put("metrics.port", "0");
+        String metrics;
+        try (Worker worker = Worker.start(WorkerConfig.resolve(null, Map.of(), flags));
+             KafkaProducer<byte[], byte[]> producer = broker.producer()) {
+            for (int i = 0; i < 6; i++) {  // one at a time: every lane is idle when a request arrives
+                producer.send(new ProducerRecord<>("trickle", ("t" + i).getBytes(StandardCharsets.UTF_8),
+                        codec.encode(InferenceRequest.of("t" + i, images.resolve("apple.jpg").toUri().toString())))).get();
+                assertEquals(i + 1, broker.readAll("trickle-results", i + 1, Duration.ofSeconds(30)).size());
+            }
+            metrics = http(worker.metricsPort(), "/metrics");
+        }
+        // Idle lanes take turns; balancing on the decoders' (mostly empty) queues sent all to lane 0.
+        for (String lane : List.of("0", "1")) {
+            double busy = metrics.lines().filter(l -> l.startsWith("fleet_predictor_busy_seconds_total{lane=\"" + lane + "\"}"))
+                    .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElse(0);
+            assertTrue(busy > 0, "predictor " + lane + " never ran:\n" + metrics);
+        }
+    }
+
     private static double counter(String metrics, String name) {
         return metrics.lines().filter(l -> l.startsWith(name + " ")).mapToDouble(l -> Double.parseDouble(l.split(" ")[1]))
                 .findFirst().orElse(-1);

@@ -60,7 +60,7 @@ public final class WorkerThroughputSuite {
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 2;
         int requests = args.length > 1 ? Integer.parseInt(args[1]) : 240;
-        Path images = sharedImages();
+        Path images = sharedImagesDir();
         Path modelDir = Path.of("target/bench-models/resnet50").toAbsolutePath();
         if (!Files.isRegularFile(modelDir.resolve("inference.pdiparams"))) {
             Files.createDirectories(modelDir);
@@ -250,7 +250,7 @@ public final class WorkerThroughputSuite {
         return String.join(", ", values.stream().map(v -> String.format("%.2f", v)).toList());
     }
 
-    private static Path sharedImages() throws java.io.IOException {
+    static Path sharedImagesDir() throws java.io.IOException {
         for (String candidate : Arrays.asList(System.getProperty("fleet.shared.images"), System.getenv("FLEET_SHARED_IMAGES"),
                 "../shared/images", "/work/shared/images")) {
             if (candidate != null && Files.isDirectory(Path.of(candidate))) {

@@ -54,6 +54,7 @@ public final class Intake implements Runnable {
     private double lag = Double.NaN;
     private boolean paused;
     private long accepted;
+    private int nextLane;
 
     public Intake(Consumer<byte[], byte[]> consumer, String inputTopic, List<DecoderLane> lanes, ResultFactory results,
                   int maxInFlight, int resumeInFlight, int maxPollRecords, long drainTimeoutMs, WorkerMetrics metrics) {
@@ -129,12 +130,15 @@ public final class Intake implements Runnable {
             publisher.publish(job, results.error(job, MessageCodec.BAD_REQUEST, decoded.error()));
             return;
         }
-        DecoderLane lane = lanes.get(0);
-        for (DecoderLane candidate : lanes) {
-            if (candidate.queuedJobs() < lane.queuedJobs()) {
+        // The lane with the fewest unanswered jobs; ties rotate so that idle predictors share the load.
+        DecoderLane lane = null;
+        for (int i = 0; i < lanes.size(); i++) {
+            DecoderLane candidate = lanes.get((nextLane + i) % lanes.size());
+            if (lane == null || candidate.pendingJobs() < lane.pendingJobs()) {
                 lane = candidate;
             }
         }
+        nextLane = (lane.index() + 1) % lanes.size();
         if (!lane.offer(job)) {
             // Unreachable: each lane holds max.in.flight jobs and in-flight requests never exceed it.
             publisher.publish(job, results.error(job, "overloaded", "no lane could take the request"));

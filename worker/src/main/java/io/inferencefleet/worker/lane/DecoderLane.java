@@ -24,6 +24,7 @@ public final class DecoderLane {
     private final int index;
     private final OneToOneConcurrentArrayQueue<Job> jobs;
     private final AtomicInteger queued = new AtomicInteger();
+    private final AtomicInteger pending = new AtomicInteger();
     private final TensorQueue queue;
     private final AgentRunner runner;
 
@@ -50,11 +51,28 @@ public final class DecoderLane {
 
     /** Hands a job to this lane; false if its queue is full (never with capacity >= max in flight). */
     public boolean offer(Job job) {
+        job.lane = this;
+        pending.incrementAndGet();
         if (jobs.offer(job)) {
             queued.incrementAndGet();
             return true;
         }
+        pending.decrementAndGet();
         return false;
+    }
+
+    /**
+     * Jobs handed to this lane and not yet answered: waiting for the decoder, in the tensor queue or
+     * in the predictor. The intake balances on this, not on the decoder's queue alone: decoders are
+     * fast and their queues mostly empty, so that would send everything to one predictor.
+     */
+    public int pendingJobs() {
+        return pending.get();
+    }
+
+    /** Called once a job of this lane has been answered (result handed to the publisher). */
+    void finished() {
+        pending.decrementAndGet();
     }
 
     /** Jobs waiting for the decoder. */

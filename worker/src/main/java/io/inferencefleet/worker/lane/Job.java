@@ -21,6 +21,8 @@ public final class Job {
     double fetchMs = Double.NaN;
     double preprocessMs = Double.NaN;
     long enqueuedNs;
+    /** The lane that took the job; it counts the job until it is answered. */
+    DecoderLane lane;
 
     public Job(TopicPartition partition, long offset, byte[] key, byte[] value, Headers headers,
                InferenceRequest request, long acceptedNs) {
@@ -69,6 +71,13 @@ public final class Job {
 
     public double preprocessMs() {
         return preprocessMs;
+    }
+
+    /** Tells the job's lane that it has been answered (no-op for jobs that never reached a lane). */
+    public void answered() {
+        if (lane != null) {
+            lane.finished();
+        }
     }
 
     /** Identifies the job in a lane's registry (the shm record carries partition and offset). */

@@ -65,6 +65,7 @@ public final class ResultPublisher implements AutoCloseable {
 
     /** Publishes {@code result} for {@code job}; for ERROR results also the dead-letter copy. */
     public void publish(Job job, InferenceResult result) {
+        job.answered();  // the lane that held it may take more work
         metrics.onResult(result);
         boolean deadLetter = deadLetterTopic != null && result.status() == InferenceResult.Status.ERROR;
         AtomicInteger outstanding = new AtomicInteger(deadLetter ? 2 : 1);
