@@ -71,13 +71,8 @@ class WorkerCrashTest {
             }
             producer.flush();
         }
-        Map<String, String> flags = new HashMap<>();
-        flags.put("bootstrap.servers", broker.bootstrapServers());
-        flags.put("input.topic", "crash-in");
-        flags.put("results.topic", "crash-out");
-        flags.put("group.id", "crash-group");
-        flags.put("model.dir", model.toString());
-        flags.put("fetch.file.roots", images.toString());
+        Map<String, String> flags = WorkerFlags.of(broker.bootstrapServers(), "crash-in", "crash-out", "crash-group",
+                model, images);
         flags.put("max.in.flight", "16");
         flags.put("resume.in.flight", "8");
         flags.put("shm.dir", temp.resolve("shm").toString());
@@ -133,13 +128,8 @@ class WorkerCrashTest {
                         codec.encode(InferenceRequest.of(id, photo.toUri().toString()))));
             }
         }
-        Map<String, String> flags = new HashMap<>();
-        flags.put("bootstrap.servers", broker.bootstrapServers());
-        flags.put("input.topic", "term-in");
-        flags.put("results.topic", "term-out");
-        flags.put("group.id", "term-group");
-        flags.put("model.dir", model.toString());
-        flags.put("fetch.file.roots", images.toString());
+        Map<String, String> flags = WorkerFlags.of(broker.bootstrapServers(), "term-in", "term-out", "term-group",
+                model, images);
         flags.put("max.in.flight", "16");
         flags.put("resume.in.flight", "8");
         flags.put("shm.dir", temp.resolve("shm").toString());
@@ -185,13 +175,8 @@ class WorkerCrashTest {
                         codec.encode(InferenceRequest.of(id, photo.toUri().toString()))));
             }
         }
-        Map<String, String> flags = new HashMap<>();
-        flags.put("bootstrap.servers", broker.bootstrapServers());
-        flags.put("input.topic", "rebal-in");
-        flags.put("results.topic", "rebal-out");
-        flags.put("group.id", "rebal-group");
-        flags.put("model.dir", model.toString());
-        flags.put("fetch.file.roots", images.toString());
+        Map<String, String> flags = WorkerFlags.of(broker.bootstrapServers(), "rebal-in", "rebal-out", "rebal-group",
+                model, images);
         flags.put("max.in.flight", "16");
         flags.put("resume.in.flight", "8");
         flags.put("metrics.port", "-1");

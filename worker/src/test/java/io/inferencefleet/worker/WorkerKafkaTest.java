@@ -166,13 +166,8 @@ class WorkerKafkaTest {
                         codec.encode(InferenceRequest.of(photo, images.resolve(photo).toUri().toString())))).get();
             }
         }
-        Map<String, String> flags = new HashMap<>();
-        flags.put("bootstrap.servers", broker.bootstrapServers());
-        flags.put("input.topic", "photos");
-        flags.put("results.topic", "photo-results");
-        flags.put("group.id", "resnet50-test");
-        flags.put("model.dir", model.toString());
-        flags.put("fetch.file.roots", images.toString());
+        Map<String, String> flags = WorkerFlags.of(broker.bootstrapServers(), "photos", "photo-results", "resnet50-test",
+                model, images);
         flags.put("shm.dir", temp.resolve("shm").toString());
         flags.put("metrics.port", "-1");
         List<ConsumerRecord<byte[], byte[]>> records;
@@ -201,13 +196,8 @@ class WorkerKafkaTest {
         Path model = temp.resolve("tiny");
         BuiltinModels.generate("tiny", Files.createDirectories(model), 1);
         Path images = sharedImages();
-        Map<String, String> flags = new HashMap<>();
-        flags.put("bootstrap.servers", broker.bootstrapServers());
-        flags.put("input.topic", "trickle");
-        flags.put("results.topic", "trickle-results");
-        flags.put("group.id", "trickle");
-        flags.put("model.dir", model.toString());
-        flags.put("fetch.file.roots", images.toString());
+        Map<String, String> flags = WorkerFlags.of(broker.bootstrapServers(), "trickle", "trickle-results", "trickle",
+                model, images);
         flags.put("predictor.threads", "2");
         flags.put("shm.dir", temp.resolve("shm").toString());
         flags.put("metrics.port", "0");

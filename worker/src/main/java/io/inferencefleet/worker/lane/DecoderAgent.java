@@ -97,7 +97,6 @@ final class DecoderAgent implements Agent {
         }
         int[] shape = preprocessConfig.chwShape();
         registry.put(Job.registryKey(job.partition().partition(), job.offset()), job);
-        job.enqueuedNs = System.nanoTime();
         claim.requestKey(job.request().id())
                 .source(job.partition().partition(), job.offset())
                 .shape(1, shape[0], shape[1], shape[2])

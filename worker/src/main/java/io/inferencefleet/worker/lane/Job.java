@@ -20,7 +20,6 @@ public final class Job {
     byte[] imageBytes;
     double fetchMs = Double.NaN;
     double preprocessMs = Double.NaN;
-    long enqueuedNs;
     /** The lane that took the job; it counts the job until it is answered. */
     DecoderLane lane;
 
