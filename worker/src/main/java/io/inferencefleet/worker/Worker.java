@@ -57,10 +57,12 @@ public final class Worker implements AutoCloseable {
     private final Intake intake;
     private final Thread intakeThread;
     private final MetricsServer metricsServer;
+    private final Path shmDir;
     private boolean closed;
 
     private Worker(WorkerConfig config) {
         String workerId = config.workerId();
+        this.shmDir = config.shmDir();
         LOG.info("event=worker_starting worker_id={}\n{}", workerId, config.describe());
         BitSet cpus = config.pinnedCpus();
         if (cpus != null) {
@@ -158,6 +160,11 @@ public final class Worker implements AutoCloseable {
             Thread.currentThread().interrupt();
         }
         closeResources();
+        try {
+            Files.deleteIfExists(shmDir);  // the lanes removed their queues; drop the emptied worker directory
+        } catch (IOException e) {
+            LOG.warn("event=shm_dir_left dir={} error=\"{}\"", shmDir, e.toString());
+        }
         LOG.info("event=worker_stopped");
     }
 

@@ -110,6 +110,7 @@ class WorkerKafkaTest {
             assertEquals("healthy\n", http(worker.metricsPort(), "/health"));
             metrics = http(worker.metricsPort(), "/metrics");
         }
+        assertTrue(!Files.exists(temp.resolve("shm")), "the worker's shared-memory directory is removed on close");
         long ok = expected.values().stream().filter("OK"::equals).count();
         assertTrue(metrics.contains("fleet_requests_total{code=\"\",status=\"ok\"} " + ok + ".0"), metrics);
         assertTrue(metrics.contains("fleet_requests_total{code=\"truncated_image\",status=\"error\"} 1.0"), metrics);
