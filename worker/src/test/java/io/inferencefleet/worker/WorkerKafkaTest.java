@@ -1,5 +1,6 @@
 package io.inferencefleet.worker;
 
+import io.inferencefleet.testing.SharedImages;
 import io.inferencefleet.testing.KafkaBroker;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -237,13 +238,7 @@ class WorkerKafkaTest {
         producer.send(new ProducerRecord<>("images", key.getBytes(StandardCharsets.UTF_8), value)).get();
     }
 
-    static Path sharedImages() throws java.io.IOException {
-        for (String candidate : new String[] {System.getProperty("fleet.shared.images"),
-                System.getenv("FLEET_SHARED_IMAGES"), "/work/shared/images"}) {
-            if (candidate != null && Files.isDirectory(Path.of(candidate))) {
-                return Path.of(candidate).toRealPath();  // file:// URIs with '..' are refused by design
-            }
-        }
-        throw new IllegalStateException("shared images not found");
+    static Path sharedImages() {
+        return SharedImages.dir();
     }
 }

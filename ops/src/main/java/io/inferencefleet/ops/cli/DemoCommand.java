@@ -4,7 +4,6 @@ import io.inferencefleet.messages.InferenceRequest;
 import io.inferencefleet.messages.InferenceResult;
 import io.inferencefleet.messages.MessageCodec;
 import io.inferencefleet.ops.broker.LocalKafka;
-import io.inferencefleet.paddle.model.synthetic.BuiltinModels;
 import io.inferencefleet.worker.Worker;
 import io.inferencefleet.worker.config.WorkerConfig;
 import java.io.IOException;
@@ -69,7 +68,8 @@ final class DemoCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         long start = System.nanoTime();
-        Path model = modelDir != null ? modelDir : generatedModel(out);
+        Path model = modelDir != null ? modelDir : DefaultModel.ensure(out);
+        out.println("model    " + model.toAbsolutePath());
         Path images = (imagesDir != null ? imagesDir : defaultImages(out)).toRealPath();
         List<Path> files = new ArrayList<>();
         try (Stream<Path> list = Files.list(images)) {
@@ -137,17 +137,6 @@ final class DemoCommand implements Callable<Integer> {
             outcome = r.error() == null ? "" : r.error().code() + ": " + r.error().message();
         }
         return String.format("%-26s %-7s %-40s %7.0f ms", r.id(), r.status(), outcome, latencyMs);
-    }
-
-    private static Path generatedModel(PrintWriter out) throws IOException {
-        Path dir = Path.of("models", BuiltinModels.RESNET50);
-        if (!Files.isRegularFile(dir.resolve("inference.pdiparams"))) {
-            out.println("model    generating " + dir + " (ResNet-50 v1.5, synthetic weights)...");
-            Files.createDirectories(dir);
-            BuiltinModels.generate(BuiltinModels.RESNET50, dir, 42);
-        }
-        out.println("model    " + dir.toAbsolutePath());
-        return dir;
     }
 
     /** ../shared/images beside the repository if it exists, else a few images drawn here. */

@@ -1,5 +1,6 @@
 package io.inferencefleet.ops.cli;
 
+import io.inferencefleet.testing.SharedImages;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -58,13 +59,7 @@ class FleetCommandTest {
     }
 
     static Path sharedImages() {
-        for (String candidate : new String[] {System.getProperty("fleet.shared.images"),
-                System.getenv("FLEET_SHARED_IMAGES"), "/work/shared/images"}) {
-            if (candidate != null && Files.isDirectory(Path.of(candidate))) {
-                return Path.of(candidate);
-            }
-        }
-        throw new IllegalStateException("shared images not found");
+        return SharedImages.dir();
     }
 
     @Test

@@ -1,5 +1,6 @@
 package io.inferencefleet.ops.cli;
 
+import io.inferencefleet.testing.SharedImages;
 import io.inferencefleet.testing.KafkaBroker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -147,13 +148,7 @@ class SubmitAndResultsKafkaTest {
         assertTrue(run.err().contains("0 OK, 0 ERROR, 0 EXPIRED, 1 without result"), run.err());
     }
 
-    static Path sharedImages() throws java.io.IOException {
-        for (String candidate : new String[] {System.getProperty("fleet.shared.images"),
-                System.getenv("FLEET_SHARED_IMAGES"), "/work/shared/images"}) {
-            if (candidate != null && Files.isDirectory(Path.of(candidate))) {
-                return Path.of(candidate).toRealPath();  // file:// URIs with '..' are refused by design
-            }
-        }
-        throw new IllegalStateException("shared images not found");
+    static Path sharedImages() {
+        return SharedImages.dir();
     }
 }

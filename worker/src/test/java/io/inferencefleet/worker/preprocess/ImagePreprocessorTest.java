@@ -1,5 +1,6 @@
 package io.inferencefleet.worker.preprocess;
 
+import io.inferencefleet.testing.SharedImages;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -195,12 +196,6 @@ class ImagePreprocessorTest {
     }
 
     static Path sharedImages() {
-        for (String candidate : new String[] {System.getProperty("fleet.shared.images"),
-                System.getenv("FLEET_SHARED_IMAGES"), "/work/shared/images"}) {
-            if (candidate != null && Files.isDirectory(Path.of(candidate))) {
-                return Path.of(candidate);
-            }
-        }
-        throw new IllegalStateException("shared images not found (fleet.shared.images, FLEET_SHARED_IMAGES, /work/shared/images)");
+        return SharedImages.dir();
     }
 }
