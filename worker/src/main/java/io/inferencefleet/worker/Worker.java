@@ -4,6 +4,8 @@ import io.inferencefleet.messages.InferenceResult.ModelRef;
 import io.inferencefleet.paddle.Predictor;
 import io.inferencefleet.paddle.PredictorConfig;
 import io.inferencefleet.paddle.model.ModelFiles;
+import io.inferencefleet.worker.config.ConfigKey;
+import io.inferencefleet.worker.config.ThreadPlan;
 import io.inferencefleet.worker.config.WorkerConfig;
 import io.inferencefleet.worker.fetch.FetchConfig;
 import io.inferencefleet.worker.fetch.ImageFetcher;
@@ -28,6 +30,7 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.function.IntFunction;
 import net.openhft.affinity.Affinity;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -71,13 +74,17 @@ public final class Worker implements AutoCloseable {
             Affinity.setAffinity(cpus);
             LOG.info("event=worker_pinned numa_node={} cpus={}", config.get(WorkerConfig.NUMA_NODE), cpus);
         }
+        ThreadPlan plan = config.threadPlan();
+        LOG.info("event=thread_plan predictors={} math_threads={} decoders={} pinning={} auto={}", plan.predictors(),
+                plan.mathThreads(), plan.decoders(), plan.pinning(),
+                config.get(WorkerConfig.PREDICTOR_THREADS) == ConfigKey.AUTO || config.get(WorkerConfig.MATH_THREADS) == ConfigKey.AUTO);
         try {
             ModelFiles model = ModelFiles.inDirectory(Path.of(config.get(WorkerConfig.MODEL_DIR)));
             PaddleClasConfig clas = model.inferenceConfig()
                     .map(yml -> PaddleClasConfig.read(yml, PreprocessConfig.imageNet()))
                     .orElse(new PaddleClasConfig(PreprocessConfig.imageNet(), 5, Optional.empty()));
             Predictor original = Predictor.create(PredictorConfig.builder(model.modelFile(), model.paramsFile())
-                    .mathThreads(config.get(WorkerConfig.MATH_THREADS)).build());
+                    .mathThreads(plan.mathThreads()).build());
             resources.add(original);
             ResultFactory results = new ResultFactory(modelRef(model), workerId, config.get(WorkerConfig.INPUT_TOPIC),
                     clas.labels(), clas.topK());
@@ -105,8 +112,9 @@ public final class Worker implements AutoCloseable {
             // Closed in reverse: the pipeline stops before the publisher it writes to, the publisher before
             // the original predictor.
             resources.add(publisher);
-            Pipeline pipeline = new Pipeline(config.decoderThreads(), config.get(WorkerConfig.PREDICTOR_THREADS), workerId,
-                    config.shmDir(), maxInFlight, original, clas.preprocess(), fetcher, results, publisher, cpus, metrics);
+            Pipeline pipeline = new Pipeline(plan.decoders(), plan.predictors(), workerId,
+                    config.shmDir(), maxInFlight, original, clas.preprocess(), fetcher, results, publisher,
+                    predictorCpus(cpus, plan), metrics);
             resources.add(pipeline);
             lanes.addAll(pipeline.lanes());
             pipeline.start();
@@ -177,6 +185,22 @@ public final class Worker implements AutoCloseable {
             }
         }
         resources.clear();
+    }
+
+    /** Predictor i's CPUs: the node's, or with {@code predictor.pinning=cpu} the node's i-th CPU (round-robin). */
+    static IntFunction<BitSet> predictorCpus(BitSet nodeCpus, ThreadPlan plan) {
+        if (nodeCpus == null) {
+            return i -> null;
+        }
+        if (plan.pinning() == ThreadPlan.Pinning.NODE) {
+            return i -> nodeCpus;
+        }
+        int[] cpus = nodeCpus.stream().toArray();
+        return i -> {
+            BitSet one = new BitSet();
+            one.set(cpus[i % cpus.length]);
+            return one;
+        };
     }
 
     private static Properties consumerProperties(WorkerConfig config, String workerId, int maxPollRecords) {

@@ -21,7 +21,7 @@ import java.util.Set;
  */
 public final class WorkerPlan {
     /** Keys that differ per worker: set by the plan, never passed through. */
-    static final Set<String> PER_WORKER_KEYS = Set.of("numa.node", "worker.id", "metrics.port", "shm.dir");
+    static final Set<String> PER_WORKER_KEYS = Set.of("numa.node", "workers.per.node", "worker.id", "metrics.port", "shm.dir");
 
     /** One planned worker. */
     public record Planned(String id, int node, String cpus, int metricsPort, List<String> command, Path log) {}
@@ -54,6 +54,7 @@ public final class WorkerPlan {
                     }
                 });
                 command.add("--numa.node=" + node.getKey());
+                command.add("--workers.per.node=" + perNode);
                 command.add("--worker.id=" + id);
                 command.add("--metrics.port=" + port);
                 if (shmDir != null && !shmDir.isBlank()) {

@@ -28,7 +28,7 @@ class WorkerPlanTest {
         assertEquals("4-7", third.cpus());
         assertEquals(Path.of("/run/h-n1-w0.log"), third.log());
         assertEquals(List.of("/usr/bin/taskset", "-c", "4-7", "/jdk/bin/java", "@/repo/jvm.options", "-cp", "cp.jar",
-                "io.inferencefleet.worker.WorkerMain", "--bootstrap.servers=kafka:9092", "--group.id=g", "--numa.node=1",
+                "io.inferencefleet.worker.WorkerMain", "--bootstrap.servers=kafka:9092", "--group.id=g", "--numa.node=1", "--workers.per.node=2",
                 "--worker.id=h-n1-w0", "--metrics.port=9502", "--shm.dir=/dev/shm/x/h-n1-w0"), third.command());
         assertEquals("0-3,8", plan.get(0).cpus());
     }

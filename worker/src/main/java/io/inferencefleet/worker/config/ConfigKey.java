@@ -35,6 +35,24 @@ public final class ConfigKey<T> {
                 v -> v >= min && v <= max, "must be an integer in [" + min + ", " + max + "]", doc);
     }
 
+    /** Value {@link #AUTO} of an {@link #integerOrAuto} key: the worker derives it at start-up. */
+    public static final int AUTO = 0;
+
+    /** An integer in [min, max] or {@code auto} (parsed as {@link #AUTO}), which is the default. */
+    public static ConfigKey<Integer> integerOrAuto(String name, int min, int max, String doc) {
+        if (min <= AUTO) {
+            throw new IllegalArgumentException("min must be above " + AUTO);
+        }
+        return new ConfigKey<>(name, s -> s.equals("auto") ? AUTO : Integer.parseInt(s), "auto",
+                v -> v == AUTO || (v >= min && v <= max), "must be auto or an integer in [" + min + ", " + max + "]", doc);
+    }
+
+    /** One of a fixed set of words. */
+    public static ConfigKey<String> choice(String name, String defaultValue, java.util.List<String> choices, String doc) {
+        return new ConfigKey<>(name, s -> s, defaultValue, choices::contains, "must be one of " + String.join(", ", choices),
+                doc);
+    }
+
     public static ConfigKey<Long> longInteger(String name, long defaultValue, long min, long max, String doc) {
         return new ConfigKey<>(name, Long::parseLong, Long.toString(defaultValue),
                 v -> v >= min && v <= max, "must be an integer in [" + min + ", " + max + "]", doc);

@@ -35,12 +35,18 @@ public final class WorkerConfig {
             "Also copy every request that ends in ERROR to <input.topic>.DLT with error headers.");
     public static final ConfigKey<String> MODEL_DIR = ConfigKey.string("model.dir", "models/resnet50",
             "Model directory: a PaddleClas export or `fleet model generate` output.");
-    public static final ConfigKey<Integer> PREDICTOR_THREADS = ConfigKey.integer("predictor.threads", 1, 1, 256,
-            "Predictor threads (one Paddle predictor each, sharing weights).");
+    public static final ConfigKey<Integer> PREDICTOR_THREADS = ConfigKey.integerOrAuto("predictor.threads", 1, 256,
+            "Predictor threads (one Paddle predictor each, sharing weights); auto: one per CPU of the node.");
     public static final ConfigKey<Integer> DECODER_THREADS = ConfigKey.integer("decoder.threads", 0, 0, 1024,
             "Fetch+decode threads, each with its own shared-memory queue; 0 means one per predictor thread.");
-    public static final ConfigKey<Integer> MATH_THREADS = ConfigKey.integer("math.threads", 1, 1, 256,
-            "Paddle CPU math threads per predictor.");
+    public static final ConfigKey<Integer> MATH_THREADS = ConfigKey.integerOrAuto("math.threads", 1, 256,
+            "Paddle CPU math threads per predictor; auto: 1 (see benchmarks/results for why).");
+    public static final ConfigKey<Integer> WORKERS_PER_NODE = ConfigKey.integer("workers.per.node", 1, 1, 1024,
+            "Workers sharing this worker's NUMA node; auto thread counts divide the node's CPUs among them (fleet up"
+            + " sets it).");
+    public static final ConfigKey<String> PREDICTOR_PINNING = ConfigKey.choice("predictor.pinning", "node",
+            List.of("node", "cpu"), "node: predictor threads float over the node's CPUs; cpu: predictor i is pinned to"
+            + " the node's i-th CPU (needs numa.pin=true).");
     public static final ConfigKey<Integer> MAX_IN_FLIGHT = ConfigKey.integer("max.in.flight", 32, 1, 100_000,
             "Bound on requests accepted but not yet answered: partitions pause before it is reached.");
     public static final ConfigKey<Integer> RESUME_IN_FLIGHT = ConfigKey.integer("resume.in.flight", 16, 0, 100_000,
@@ -74,7 +80,7 @@ public final class WorkerConfig {
             "Address the metrics server listens on.");
 
     static final List<ConfigKey<?>> KEYS = List.of(BOOTSTRAP_SERVERS, INPUT_TOPIC, RESULTS_TOPIC, GROUP_ID, DEAD_LETTER,
-            MODEL_DIR, PREDICTOR_THREADS, DECODER_THREADS, MATH_THREADS, MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS,
+            MODEL_DIR, PREDICTOR_THREADS, DECODER_THREADS, MATH_THREADS, PREDICTOR_PINNING, WORKERS_PER_NODE, MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS,
             MAX_IMAGE_BYTES, FETCH_TIMEOUT_MS, SHM_DIR, WORKER_ID, SHUTDOWN_TIMEOUT_MS, NUMA_NODE, NUMA_PIN, NUMA_TOPOLOGY, METRICS_PORT, METRICS_HOST);
 
     /** Keys with these prefixes go to the Kafka clients unchanged (security settings, timeouts, ...). */
@@ -169,10 +175,28 @@ public final class WorkerConfig {
         return host + "-" + ProcessHandle.current().pid();
     }
 
+    /**
+     * The threads of this worker's pipeline: {@code auto} keys resolved by {@link ThreadPlan#recommended}
+     * for this worker's share of the CPUs it runs on (its node's when pinned, else the JVM's, divided by
+     * {@code workers.per.node}), {@code decoder.threads=0} resolved to one per predictor.
+     */
+    public ThreadPlan threadPlan() {
+        java.util.BitSet cpus = pinnedCpus();
+        int available = cpus != null ? cpus.cardinality() : Runtime.getRuntime().availableProcessors();
+        ThreadPlan auto = ThreadPlan.recommended(Math.max(1, available / get(WORKERS_PER_NODE)));
+        int predictors = get(PREDICTOR_THREADS) == ConfigKey.AUTO ? auto.predictors() : get(PREDICTOR_THREADS);
+        int math = get(MATH_THREADS) == ConfigKey.AUTO ? auto.mathThreads() : get(MATH_THREADS);
+        int decoders = get(DECODER_THREADS) == 0 ? predictors : get(DECODER_THREADS);
+        if (decoders < predictors) {
+            throw new IllegalArgumentException("Invalid value " + decoders + " for decoder.threads: must be 0 or at least"
+                    + " predictor.threads (" + predictors + (get(PREDICTOR_THREADS) == ConfigKey.AUTO ? ", auto" : "") + ")");
+        }
+        return new ThreadPlan(predictors, math, decoders, ThreadPlan.Pinning.parse(get(PREDICTOR_PINNING)));
+    }
+
     /** {@code decoder.threads}, with 0 resolved to one per predictor thread. */
     public int decoderThreads() {
-        int decoders = get(DECODER_THREADS);
-        return decoders == 0 ? get(PREDICTOR_THREADS) : decoders;
+        return threadPlan().decoders();
     }
 
     public Path shmDir() {
@@ -252,11 +276,12 @@ public final class WorkerConfig {
             throw new IllegalArgumentException("Invalid value " + get(RESUME_IN_FLIGHT) + " for resume.in.flight: must be"
                     + " below max.in.flight (" + get(MAX_IN_FLIGHT) + ")");
         }
-        if (decoderThreads() < get(PREDICTOR_THREADS)) {
-            throw new IllegalArgumentException("Invalid value " + get(DECODER_THREADS) + " for decoder.threads: must be 0 or"
-                    + " at least predictor.threads (" + get(PREDICTOR_THREADS) + ")");
-        }
         pinnedCpus();  // validates numa.node against the topology
+        threadPlan();  // validates decoder.threads against the (resolved) predictor.threads
+        if (get(PREDICTOR_PINNING).equals("cpu") && pinnedCpus() == null) {
+            throw new IllegalArgumentException("Invalid value cpu for predictor.pinning: needs numa.pin=true and a single"
+                    + " numa.node (got numa.pin=" + get(NUMA_PIN) + ", numa.node=" + get(NUMA_NODE) + ")");
+        }
         for (Path root : fileRoots()) {
             if (!Files.isDirectory(root)) {
                 throw new IllegalArgumentException("Invalid value " + root + " in fetch.file.roots: not a directory");

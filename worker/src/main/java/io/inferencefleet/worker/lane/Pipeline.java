@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.IntFunction;
 import org.agrona.concurrent.AgentRunner;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,7 +31,7 @@ public final class Pipeline implements AutoCloseable {
 
     public Pipeline(int decoderThreads, int predictorThreads, String workerId, Path shmDir, int jobCapacity,
                     Predictor original, PreprocessConfig preprocess, ImageFetcher fetcher, ResultFactory results,
-                    ResultPublisher publisher, BitSet cpusOrNull, WorkerMetrics metrics) {
+                    ResultPublisher publisher, IntFunction<BitSet> predictorCpus, WorkerMetrics metrics) {
         if (decoderThreads < predictorThreads) {
             throw new IllegalArgumentException("Invalid value " + decoderThreads + " for decoder.threads: must be at least"
                     + " predictor.threads (" + predictorThreads + "), every predictor reads its own decoders' queues");
@@ -47,7 +48,7 @@ public final class Pipeline implements AutoCloseable {
                     readers.add(lanes.get(d).reader());
                 }
                 PredictorAgent agent = new PredictorAgent(p, readers, registry, original, preprocess, results, publisher,
-                        cpusOrNull, metrics);
+                        predictorCpus.apply(p), metrics);
                 predictors.add(new AgentRunner(lanes.get(p).readerIdleStrategy(), this::onError, null, agent));
             }
         } catch (RuntimeException e) {

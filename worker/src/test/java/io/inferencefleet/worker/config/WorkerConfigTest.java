@@ -41,7 +41,7 @@ class WorkerConfigTest {
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
                 () -> WorkerConfig.resolve(null, Map.of("FLEET_PREDICTOR_THREADS", "many"), Map.of()));
         assertEquals("Invalid value 'many' for predictor.threads (from env FLEET_PREDICTOR_THREADS): "
-                + "must be an integer in [1, 256]", bad.getMessage());
+                + "must be auto or an integer in [1, 256]", bad.getMessage());
         IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
                 () -> WorkerConfig.resolve(null, Map.of(), Map.of("predictor.thread", "2")));
         assertTrue(unknown.getMessage().startsWith("Unknown configuration key 'predictor.thread'"), unknown.getMessage());
@@ -52,6 +52,39 @@ class WorkerConfigTest {
                 () -> WorkerConfig.resolve(null, Map.of(), Map.of("predictor.threads", "3", "decoder.threads", "2")));
         assertTrue(decoders.getMessage().startsWith("Invalid value 2 for decoder.threads"), decoders.getMessage());
         assertEquals(3, WorkerConfig.resolve(null, Map.of(), Map.of("predictor.threads", "3")).decoderThreads());
+    }
+
+    @Test
+    void autoThreadsGiveEachWorkerOneSingleThreadedPredictorPerCpuOfItsShareOfTheNode() {
+        Map<String, String> fourCpus = Map.of("numa.topology", "0:0-3;1:4-7", "numa.node", "1");
+        ThreadPlan alone = WorkerConfig.resolve(null, Map.of(), fourCpus).threadPlan();
+        assertEquals(new ThreadPlan(4, 1, 4, ThreadPlan.Pinning.NODE), alone);
+
+        Map<String, String> shared = new java.util.HashMap<>(fourCpus);
+        shared.put("workers.per.node", "2");
+        assertEquals(2, WorkerConfig.resolve(null, Map.of(), shared).threadPlan().predictors());
+        shared.put("workers.per.node", "8");  // more workers than CPUs: still one predictor each
+        assertEquals(1, WorkerConfig.resolve(null, Map.of(), shared).threadPlan().predictors());
+
+        Map<String, String> explicit = new java.util.HashMap<>(fourCpus);
+        explicit.put("math.threads", "2");
+        explicit.put("decoder.threads", "6");
+        explicit.put("predictor.pinning", "cpu");
+        assertEquals(new ThreadPlan(4, 2, 6, ThreadPlan.Pinning.CPU),
+                WorkerConfig.resolve(null, Map.of(), explicit).threadPlan());
+
+        IllegalArgumentException tooFewDecoders = assertThrows(IllegalArgumentException.class,
+                () -> WorkerConfig.resolve(null, Map.of(), Map.of("numa.topology", "0:0-3", "decoder.threads", "2")));
+        assertEquals("Invalid value 2 for decoder.threads: must be 0 or at least predictor.threads (4, auto)",
+                tooFewDecoders.getMessage());
+        IllegalArgumentException pinningWithoutNode = assertThrows(IllegalArgumentException.class,
+                () -> WorkerConfig.resolve(null, Map.of(), Map.of("predictor.pinning", "cpu", "numa.pin", "false")));
+        assertTrue(pinningWithoutNode.getMessage().startsWith("Invalid value cpu for predictor.pinning"),
+                pinningWithoutNode.getMessage());
+        IllegalArgumentException badPinning = assertThrows(IllegalArgumentException.class,
+                () -> WorkerConfig.resolve(null, Map.of(), Map.of("predictor.pinning", "core")));
+        assertEquals("Invalid value 'core' for predictor.pinning (from flag --predictor.pinning): must be one of node, cpu",
+                badPinning.getMessage());
     }
 
     @Test

@@ -34,7 +34,7 @@ class WorkerPinningTest {
     private static final List<String> JVM_THREADS = List.of("C1 CompilerThre", "C2 CompilerThre", "GC Thread",
             "G1 ", "VM Periodic", "Attach Listener", "Notification Th", "Common-Cleaner", "process reaper");
 
-    /** Forked JVM: args = model dir, shm dir, numa.node. Prints "TASK tid name cpus" for every new task. */
+    /** Forked JVM: args = model dir, shm dir, numa.node[, topology, predictor.pinning]. Prints "TASK tid name cpus" for every new task. */
     public static void main(String[] args) throws Exception {
         Set<String> before = tasks();
         Map<String, String> flags = new HashMap<>();
@@ -44,8 +44,11 @@ class WorkerPinningTest {
         flags.put("shm.dir", args[1]);
         flags.put("predictor.threads", "2");
         flags.put("math.threads", "2");
-        flags.put("numa.topology", "0:0;1:1");
+        flags.put("numa.topology", args.length > 3 ? args[3] : "0:0;1:1");
         flags.put("numa.node", args[2]);
+        if (args.length > 4) {
+            flags.put("predictor.pinning", args[4]);
+        }
         flags.put("metrics.port", "0");
         WorkerMain.startWorkers(null, Map.of(), flags);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
@@ -90,13 +93,25 @@ class WorkerPinningTest {
         }
     }
 
-    private static List<String> runForked(Path temp, String node) throws Exception {
+    @Test
+    void cpuPinningPutsEachPredictorAndItsMathThreadsOnItsOwnCpu(@TempDir Path temp) throws Exception {
+        List<String> tasks = runForked(temp, "0", "0:0-1", "cpu");
+        String all = String.join("\n", tasks);
+        assertTrue(tasks.stream().anyMatch(t -> t.contains(" predictor-0 ") && t.endsWith("cpus=0")), all);
+        assertTrue(tasks.stream().anyMatch(t -> t.contains(" predictor-1 ") && t.endsWith("cpus=1")), all);
+        // the rest of the worker keeps the whole node
+        assertTrue(tasks.stream().anyMatch(t -> t.contains(" intake ") && t.endsWith("cpus=0-1")), all);
+        assertTrue(tasks.stream().anyMatch(t -> t.contains(" decoder-1 ") && t.endsWith("cpus=0-1")), all);
+    }
+
+    private static List<String> runForked(Path temp, String... workerArgs) throws Exception {
         Path model = Files.createDirectories(temp.resolve("tiny"));
         BuiltinModels.generate("tiny", model, 1);
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
                 "@" + Path.of(System.getProperty("fleet.jvm.options")).toAbsolutePath(),
                 "-cp", System.getProperty("java.class.path"), WorkerPinningTest.class.getName(),
-                model.toString(), temp.resolve("shm").toString(), node));
+                model.toString(), temp.resolve("shm").toString()));
+        command.addAll(List.of(workerArgs));
         Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
         String output = new String(process.getInputStream().readAllBytes());
         assertTrue(process.waitFor(60, TimeUnit.SECONDS));
