@@ -36,7 +36,7 @@ public final class OpenLoopSuite {
     private OpenLoopSuite() {}
 
     /** One offered rate's outcome; the stage medians come from the results' own timings. */
-    record Phase(double offered, double achieved, Histogram latencyMs, int errors, double queueMs, double inferenceMs,
+    public record Phase(double offered, double achieved, Histogram latencyMs, int errors, double queueMs, double inferenceMs,
                  double workerTotalMs) {}
 
     public static void main(String[] args) throws Exception {
@@ -91,7 +91,7 @@ public final class OpenLoopSuite {
     }
 
     /** Offers {@code rate} requests/s for {@code seconds}; waits for every result (or its timeout). */
-    static Phase run(InferenceClient client, List<Path> photos, double rate, int seconds) throws Exception {
+    public static Phase run(InferenceClient client, List<Path> photos, double rate, int seconds) throws Exception {
         int count = (int) Math.round(rate * seconds);
         Histogram latency = new Histogram(TimeUnit.MINUTES.toMillis(10), 3);
         List<CompletableFuture<InferenceResult>> futures = new ArrayList<>(count);
@@ -134,9 +134,14 @@ public final class OpenLoopSuite {
         long to = start + (long) (seconds * 1e9);
         long completedInWindow = completedNs.stream().filter(t -> t >= from && t < to).count();
         return new Phase(rate, completedInWindow / ((to - from) / 1e9), latency, errors,
-                median(timings.stream().mapToDouble(t -> t.queue()).toArray()),
-                median(timings.stream().mapToDouble(t -> t.inference()).toArray()),
-                median(timings.stream().mapToDouble(t -> t.total()).toArray()));
+                median(timings.stream().map(InferenceResult.Timings::queue)),
+                median(timings.stream().map(InferenceResult.Timings::inference)),
+                median(timings.stream().map(InferenceResult.Timings::total)));
+    }
+
+    /** Median of the stage times a worker reported (a worker may leave a stage out: null). */
+    private static double median(java.util.stream.Stream<Double> stageMs) {
+        return median(stageMs.filter(java.util.Objects::nonNull).mapToDouble(Double::doubleValue).toArray());
     }
 
     private static double median(double[] values) {

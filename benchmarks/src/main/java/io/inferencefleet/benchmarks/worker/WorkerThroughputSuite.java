@@ -95,6 +95,12 @@ public final class WorkerThroughputSuite {
 
     /** Images/s of PREDICTORS clones, each on its own thread, running preprocessed photos. */
     static double ceiling(Path modelDir, List<Path> photos, Duration duration) throws Exception {
+        return ceiling(modelDir, photos, duration, PREDICTORS, MATH_THREADS);
+    }
+
+    /** Images/s of {@code predictors} weight-sharing clones, each on its own thread, running preprocessed photos. */
+    public static double ceiling(Path modelDir, List<Path> photos, Duration duration, int predictors, int mathThreads)
+            throws Exception {
         ModelFiles files = ModelFiles.inDirectory(modelDir);
         PreprocessConfig pre = PreprocessConfig.imageNet();
         List<ByteBuffer> tensors = new ArrayList<>();
@@ -108,12 +114,12 @@ public final class WorkerThroughputSuite {
         }
         AtomicLong done = new AtomicLong();
         try (Predictor original = Predictor.create(PredictorConfig.builder(files.modelFile(), files.paramsFile())
-                .mathThreads(MATH_THREADS).build())) {
-            CountDownLatch ready = new CountDownLatch(PREDICTORS);
+                .mathThreads(mathThreads).build())) {
+            CountDownLatch ready = new CountDownLatch(predictors);
             CountDownLatch go = new CountDownLatch(1);
             long[] window = new long[2];
             List<Thread> threads = new ArrayList<>();
-            for (int t = 0; t < PREDICTORS; t++) {
+            for (int t = 0; t < predictors; t++) {
                 Thread thread = new Thread(() -> {
                     try (Predictor clone = original.cloneSharingWeights()) {
                         float[] out = new float[1000];
@@ -250,7 +256,7 @@ public final class WorkerThroughputSuite {
         return String.join(", ", values.stream().map(v -> String.format("%.2f", v)).toList());
     }
 
-    static Path sharedImagesDir() throws java.io.IOException {
+    public static Path sharedImagesDir() throws java.io.IOException {
         for (String candidate : Arrays.asList(System.getProperty("fleet.shared.images"), System.getenv("FLEET_SHARED_IMAGES"),
                 "../shared/images", "/work/shared/images")) {
             if (candidate != null && Files.isDirectory(Path.of(candidate))) {
