@@ -23,11 +23,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -143,10 +145,14 @@ class DjlWorkerTest {
         InferenceResult garbage = byId.values().stream().filter(r -> r.id().startsWith("unknown@")).findFirst().orElseThrow();
         assertEquals(MessageCodec.BAD_REQUEST, garbage.error().code());
 
-        Map<String, Integer> ours = ourTopOne(model, photos);
+        Map<String, int[]> ours = ourTopFive(model, photos);
         int agree = 0;
+        int sharedTopFive = 0;
         List<Double> inferenceMs = new ArrayList<>();
-        System.out.printf("%-26s %8s %8s %8s  %s%n", "photo", "djl", "ours", "djl p1", "djl timings ms (fetch/pre/infer/total)");
+        // With synthetic weights nearly every photo's top-1 is one of two classes, so top-1 agreement is a
+        // weak check; the overlap of the top-5 sets says more about how close the two pre-processings are.
+        System.out.printf("%-26s %8s %8s %8s %6s  %s%n", "photo", "djl", "ours", "djl p1", "top5",
+                "djl timings ms (fetch/pre/infer/total)");
         for (Path photo : photos) {
             InferenceResult result = byId.get("photo-" + photo.getFileName());
             assertNotNull(result, photo.toString());
@@ -156,14 +162,21 @@ class DjlWorkerTest {
                 assertTrue(result.predictions().get(i).score() <= result.predictions().get(i - 1).score(), "best first");
             }
             int djl = result.predictions().get(0).classId();
-            Integer our = ours.get(photo.getFileName().toString());
-            agree += our != null && our == djl ? 1 : 0;
+            int[] our = ours.get(photo.getFileName().toString());
+            agree += our != null && our[0] == djl ? 1 : 0;
+            int overlap = 0;
+            for (InferenceResult.Prediction p : result.predictions()) {
+                overlap += our != null && Arrays.stream(our).anyMatch(c -> c == p.classId()) ? 1 : 0;
+            }
+            sharedTopFive += overlap;
             InferenceResult.Timings t = result.timingsMs();
             inferenceMs.add(t.inference());
-            System.out.printf("%-26s %8d %8s %8.4f  %.1f/%.1f/%.1f/%.1f%n", photo.getFileName(), djl, our,
-                    result.predictions().get(0).score(), t.fetch(), t.preprocess(), t.inference(), t.total());
+            System.out.printf("%-26s %8d %8s %8.4f %6d  %.1f/%.1f/%.1f/%.1f%n", photo.getFileName(), djl,
+                    our == null ? "-" : Integer.toString(our[0]), result.predictions().get(0).score(), overlap, t.fetch(),
+                    t.preprocess(), t.inference(), t.total());
         }
-        System.out.printf("top-1 agreement %d/%d; median DJL inference %.1f ms%n", agree, photos.size(),
+        System.out.printf("top-1 agreement %d/%d; mean top-5 overlap %.2f of 5; median DJL inference %.1f ms%n", agree,
+                photos.size(), (double) sharedTopFive / photos.size(),
                 inferenceMs.stream().sorted().toList().get(inferenceMs.size() / 2));
         assertTrue(agree >= 0.8 * photos.size(), "top-1 agrees on " + agree + " of " + photos.size());
     }
@@ -197,9 +210,9 @@ class DjlWorkerTest {
         return builder.start();
     }
 
-    /** Top-1 class of each photo through our OpenCV pre-processing and our Paddle binding. */
-    private static Map<String, Integer> ourTopOne(Path model, List<Path> photos) throws Exception {
-        Map<String, Integer> top = new HashMap<>();
+    /** Top-5 classes (best first) of each photo through our OpenCV pre-processing and our Paddle binding. */
+    private static Map<String, int[]> ourTopFive(Path model, List<Path> photos) throws Exception {
+        Map<String, int[]> top = new HashMap<>();
         PreprocessConfig config = PreprocessConfig.imageNet();
         ByteBuffer tensor = ByteBuffer.allocateDirect(config.tensorBytes()).order(ByteOrder.nativeOrder());
         float[] scores = new float[1000];
@@ -213,11 +226,8 @@ class DjlWorkerTest {
                 predictor.setInput(0, tensor.asFloatBuffer(), 1, 3, config.cropSize(), config.cropSize());
                 predictor.run();
                 predictor.copyOutput(0, scores);
-                int best = 0;
-                for (int i = 1; i < scores.length; i++) {
-                    best = scores[i] > scores[best] ? i : best;
-                }
-                top.put(photo.getFileName().toString(), best);
+                top.put(photo.getFileName().toString(), IntStream.range(0, scores.length).boxed()
+                        .sorted((a, b) -> Float.compare(scores[b], scores[a])).limit(5).mapToInt(Integer::intValue).toArray());
             }
         }
         return top;
