@@ -43,6 +43,7 @@ public final class FleetReport {
         d.put("backlog", "160");                       // requests per backlog measurement
         d.put("rates", "1,3,5,6,7,8,9,10,11,12,13");  // offered rates, ascending; a system's sweep stops at its first failed rate
         d.put("systems", "tuned,naive,djl");
+        d.put("headline", "true");                     // false: only the Pareto sweep
         d.put("pareto", "true");
         d.put("pareto.backlog", "80");
         d.put("pareto.rate", "5");                     // offered rate at which every configuration's p99 is measured
@@ -80,7 +81,7 @@ public final class FleetReport {
         }
         long started = System.nanoTime();
         try (LocalKafka kafka = new LocalKafka()) {
-            for (int round = 1; round <= rounds; round++) {
+            for (int round = 1; round <= (Boolean.parseBoolean(flags.get("headline")) ? rounds : 0); round++) {
                 double ceiling = WorkerThroughputSuite.ceiling(modelDir, photos, Duration.ofSeconds(15), auto.predictors(),
                         auto.mathThreads());
                 results.ceiling.add(ceiling);
@@ -96,8 +97,10 @@ public final class FleetReport {
                         for (double rate : rates) {
                             OpenLoopSuite.Phase phase = session.openLoop(rate, seconds);
                             results.phases(sut.name(), round).add(phase);
-                            progress(started, "round %d %s offered %.1f/s achieved %.2f/s p50 %.0f p99 %.0f ms errors %d", round,
-                                    sut.name(), rate, phase.achieved(), q(phase, 50), q(phase, 99), phase.errors());
+                            progress(started, "round %d %s offered %.1f/s achieved %.2f/s p50 %.0f p99 %.0f ms errors %d"
+                                    + " (worker medians: queue %.0f inference %.0f intake-to-result %.0f ms)", round, sut.name(), rate,
+                                    phase.achieved(), q(phase, 50), q(phase, 99), phase.errors(), phase.queueMs(),
+                                    phase.inferenceMs(), phase.workerTotalMs());
                             if (!results.sustained(phase)) {
                                 break;
                             }

@@ -48,6 +48,10 @@ final class ReportWriter {
                 .append(" broker (in the harness JVM, so it shares the machine with the system under test). ")
                 .append(r.rounds).append(" rounds; the systems' order rotates every round; figures are medians over rounds.\n\n");
 
+        if (r.ceiling.isEmpty()) {  // a Pareto-only run (--headline=false)
+            paretoSection();
+            return sb.toString();
+        }
         sb.append(SUMMARY_START).append('\n');
         sb.append("| target | measured | goal | met |\n|---|---|---|---|\n");
         double ceiling = Results.median(r.ceiling.stream().mapToDouble(Double::doubleValue).toArray());
