@@ -45,6 +45,8 @@ public final class FleetReport {
         d.put("systems", "tuned,naive,djl");
         d.put("headline", "true");                     // false: only the Pareto sweep
         d.put("pareto", "true");
+        d.put("pareto.rounds", "2");
+        d.put("pareto.only", "");                      // comma-separated labels (e.g. "auto,P2 M1 D2"): a subset, for trials
         d.put("pareto.backlog", "80");
         d.put("pareto.rate", "5");                     // offered rate at which every configuration's p99 is measured
         d.put("out", "benchmarks/results");
@@ -83,7 +85,7 @@ public final class FleetReport {
         try (LocalKafka kafka = new LocalKafka()) {
             for (int round = 1; round <= (Boolean.parseBoolean(flags.get("headline")) ? rounds : 0); round++) {
                 double ceiling = WorkerThroughputSuite.ceiling(modelDir, photos, Duration.ofSeconds(15), auto.predictors(),
-                        auto.mathThreads());
+                        auto.mathThreads(), auto.pinning() == ThreadPlan.Pinning.CPU);
                 results.ceiling.add(ceiling);
                 progress(started, "round %d ceiling %.2f img/s", round, ceiling);
                 for (int k = 0; k < systems.size(); k++) {
@@ -110,17 +112,27 @@ public final class FleetReport {
             }
             if (Boolean.parseBoolean(flags.get("pareto"))) {
                 double rate = Double.parseDouble(flags.get("pareto.rate"));
-                List<Map<String, String>> configs = paretoConfigs(auto);
-                for (int i = 0; i < configs.size(); i++) {
-                    Map<String, String> overrides = configs.get(i);
-                    String label = label(overrides);
-                    SystemUnderTest sut = tuned("pareto", overrides);
-                    try (Session session = Session.start(kafka, sut, "pareto-" + i, modelDir, images, photos, logs)) {
-                        Session.Backlog b = session.backlog(flags.positiveInt("pareto.backlog"));
-                        OpenLoopSuite.Phase phase = session.openLoop(rate, seconds);
-                        results.pareto.add(new Results.ParetoPoint(label, overrides, b, phase));
-                        progress(started, "pareto %s: backlog %.2f img/s, at %.1f/s p50 %.0f p99 %.0f ms", label,
-                                b.imagesPerSecond(), rate, q(phase, 50), q(phase, 99));
+                List<String> only = flags.get("pareto.only").isBlank() ? List.of() : List.of(flags.get("pareto.only").split(","));
+                List<Map<String, String>> configs = paretoConfigs(auto).stream()
+                        .filter(c -> only.isEmpty() || only.contains(label(c))).toList();
+                int paretoRounds = flags.positiveInt("pareto.rounds");
+                for (int round = 1; round <= paretoRounds; round++) {
+                    List<Map<String, String>> order = new ArrayList<>(configs);
+                    if (round % 2 == 0) {
+                        java.util.Collections.reverse(order);  // A B C ... then ... C B A: drift cancels in the medians
+                    }
+                    for (int i = 0; i < order.size(); i++) {
+                        Map<String, String> overrides = order.get(i);
+                        String label = label(overrides);
+                        SystemUnderTest sut = tuned("pareto", overrides);
+                        try (Session session = Session.start(kafka, sut, "pareto-r" + round + "-" + i, modelDir, images, photos,
+                                logs)) {
+                            Session.Backlog b = session.backlog(flags.positiveInt("pareto.backlog"));
+                            OpenLoopSuite.Phase phase = session.openLoop(rate, seconds);
+                            results.pareto.add(new Results.ParetoPoint(label, round, overrides, b, phase));
+                            progress(started, "pareto round %d %s: backlog %.2f img/s, at %.1f/s p50 %.0f p99 %.0f ms", round,
+                                    label, b.imagesPerSecond(), rate, q(phase, 50), q(phase, 99));
+                        }
                     }
                 }
             }

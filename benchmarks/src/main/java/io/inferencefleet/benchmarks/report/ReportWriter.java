@@ -46,7 +46,8 @@ final class ReportWriter {
                 .append(" (details at the end). Model: generated ResNet-50 (batch 1, 224x224). Requests: the shared photos")
                 .append(" (file://). Every system is its own JVM with the project's `jvm.options`, on the same in-process KRaft")
                 .append(" broker (in the harness JVM, so it shares the machine with the system under test). ")
-                .append(r.rounds).append(" rounds; the systems' order rotates every round; figures are medians over rounds.\n\n");
+                .append(r.rounds).append(r.rounds == 1 ? " round" : " rounds").append("; the systems' order rotates every round;")
+                .append(" figures are medians over rounds.\n\n");
 
         if (r.ceiling.isEmpty()) {  // a Pareto-only run (--headline=false)
             paretoSection();
@@ -145,8 +146,10 @@ final class ReportWriter {
             sb.append(String.format("| %s | %.2f | %.3f | %s |%n", s.name(), v, v / ceiling,
                     join(r.backlog(s.name()).stream().map(Session.Backlog::imagesPerSecond).toList())));
         }
-        sb.append(String.format("%nBacklog: %d requests published at once after a warm-up of 12; images/s over the steady part"
-                + " (first and last 10 %% of completions left out).%n%n![throughput](throughput.png)%n%n", r.backlogRequests));
+        sb.append(String.format("%nBacklog: %d requests published at once after a warm-up of %d requests in waves of %s;"
+                + " images/s over the steady part (first and last 10 %% of completions left out).%n%n"
+                + "![throughput](throughput.png)%n%n", r.backlogRequests,
+                java.util.Arrays.stream(Session.WARM_UP_WAVES).sum(), java.util.Arrays.toString(Session.WARM_UP_WAVES)));
         Plots.bars(dir.resolve("throughput.png"), "ResNet-50 images/s, backlog (median of " + r.rounds + " rounds)",
                 "images/s", bars);
     }
@@ -182,33 +185,36 @@ final class ReportWriter {
     }
 
     private void paretoSection() throws IOException {
+        List<Results.ParetoSetting> settings = r.paretoSettings();
+        int runs = settings.stream().mapToInt(p -> p.runs().size()).max().orElse(0);
         sb.append("## Pareto sweep: predictor x math x decoder threads, predictor pinning\n\n");
         sb.append("Our worker with each setting (P predictor threads, M math threads each, D decoder threads, `pin` ="
-                + " `predictor.pinning=cpu`): images/s working off a backlog, and p99 at ").append(r.paretoRate)
-                .append("/s offered for ").append(r.seconds).append(" s. One round; `auto` ran first and last, so their")
-                .append(" difference shows the drift of the machine during the sweep.\n\n");
-        sb.append("| setting | images/s | p50 ms | p99 ms | achieved /s | frontier |\n|---|---:|---:|---:|---:|---|\n");
-        List<Results.ParetoPoint> frontier = r.frontier();
+                + " `predictor.pinning=cpu`, else `node`): images/s working off a backlog, and p50/p99 at ").append(r.paretoRate)
+                .append("/s offered for ").append(r.seconds).append(" s. The settings run in order, then in reverse order;")
+                .append(" `auto` (the default) runs first and last in each, so its spread shows the machine's drift. Medians")
+                .append(" over runs; per-run values in brackets.\n\n");
+        sb.append("| setting | images/s | p50 ms | p99 ms | runs: images/s | runs: p99 ms | frontier |\n"
+                + "|---|---:|---:|---:|---|---|---|\n");
+        List<Results.ParetoSetting> frontier = r.frontier();
         List<Plots.Labelled> points = new ArrayList<>();
-        for (Results.ParetoPoint p : r.pareto) {
+        for (Results.ParetoSetting p : settings) {
             boolean onFront = frontier.contains(p);
-            sb.append(String.format("| %s | %.2f | %.0f | %.0f | %.2f | %s |%n", p.label(), p.backlog().imagesPerSecond(),
-                    p.phase().latencyMs().getValueAtPercentile(50), p.p99(), p.phase().achieved(), onFront ? "yes" : ""));
-            points.add(new Plots.Labelled(p.label(), p.backlog().imagesPerSecond(), p.p99(), onFront));
+            sb.append(String.format("| %s | %.2f | %.0f | %.0f | %s | %s | %s |%n", p.label(), p.imagesPerSecond(), p.p50(), p.p99(),
+                    join(p.runs().stream().map(x -> x.backlog().imagesPerSecond()).toList()),
+                    String.join(", ", p.runs().stream().map(x -> String.format("%.0f", x.p99())).toList()),
+                    onFront ? "yes" : ""));
+            points.add(new Plots.Labelled(p.label(), p.imagesPerSecond(), p.p99(), onFront));
         }
-        double bestP99 = r.pareto.stream().filter(p -> !p.overrides().isEmpty()).mapToDouble(Results.ParetoPoint::p99).min()
-                .orElse(Double.NaN);
-        Results.ParetoPoint recommended = r.pareto.stream().filter(p -> !p.overrides().isEmpty())
-                .filter(p -> p.p99() <= P99_SLACK * bestP99)
-                .max(Comparator.comparingDouble(p -> p.backlog().imagesPerSecond())).orElse(null);
+        Results.ParetoSetting recommended = r.recommended();
         if (recommended != null) {
-            sb.append(String.format("%nRecommended for this machine (highest images/s among settings whose p99 is within %.2fx of"
-                    + " the best p99, %.0f ms): **%s** — %.2f img/s, p99 %.0f ms. `auto` resolves to: %s.%n", P99_SLACK, bestP99,
-                    recommended.label(), recommended.backlog().imagesPerSecond(), recommended.p99(), r.auto));
+            sb.append(String.format("%nRecommended for this machine (the highest images/s, settings within %.0f %% of it counting"
+                    + " as equal, then the lowest p99): **%s** — %.2f img/s, p99 %.0f ms at %s/s. `auto` resolves to %s here.%n",
+                    100 * Results.THROUGHPUT_TIE, recommended.label(), recommended.imagesPerSecond(), recommended.p99(),
+                    r.paretoRate, r.auto));
         }
         sb.append("\n![pareto](pareto.png)\n\n");
-        Plots.pareto(dir.resolve("pareto.png"), "Thread settings: throughput vs p99 at " + r.paretoRate + "/s",
-                "images/s (backlog)", "p99 ms at " + r.paretoRate + "/s", points);
+        Plots.pareto(dir.resolve("pareto.png"), "Thread settings: throughput vs p99 at " + r.paretoRate + "/s (medians of "
+                + runs / 2 + "-" + runs + " runs)", "images/s (backlog)", "p99 ms at " + r.paretoRate + "/s", points);
     }
 
     private void row(String what, String measured, String goal, boolean met) {

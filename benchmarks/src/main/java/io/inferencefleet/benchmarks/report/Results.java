@@ -12,12 +12,20 @@ import java.util.TreeMap;
 
 /** Everything one report run measured, and the few derived figures the report is about. */
 final class Results {
-    /** One configuration of the Pareto sweep: its backlog throughput and its latency at the sweep's offered rate. */
-    record ParetoPoint(String label, Map<String, String> overrides, Session.Backlog backlog, OpenLoopSuite.Phase phase) {
+    /** One run of one setting in the Pareto sweep: backlog throughput and latency at the sweep's offered rate. */
+    record ParetoPoint(String label, int round, Map<String, String> overrides, Session.Backlog backlog,
+                       OpenLoopSuite.Phase phase) {
         double p99() {
             return phase.latencyMs().getValueAtPercentile(99);
         }
     }
+
+    /** A setting of the sweep with the medians of its runs. */
+    record ParetoSetting(String label, Map<String, String> overrides, double imagesPerSecond, double p50, double p99,
+                         List<ParetoPoint> runs) {}
+
+    /** Points within this fraction of the best throughput count as equally fast (run-to-run noise is about this). */
+    static final double THROUGHPUT_TIE = 0.03;
 
     final Map<String, String> machine;
     final ThreadPlan auto;
@@ -116,18 +124,41 @@ final class Results {
                 .orElse(Double.NaN);
     }
 
-    /** Points no other point beats on both throughput (higher) and p99 (lower). */
-    List<ParetoPoint> frontier() {
-        List<ParetoPoint> front = new ArrayList<>();
-        for (ParetoPoint p : pareto) {
-            boolean dominated = pareto.stream().anyMatch(o -> o != p
-                    && o.backlog().imagesPerSecond() >= p.backlog().imagesPerSecond() && o.p99() <= p.p99()
-                    && (o.backlog().imagesPerSecond() > p.backlog().imagesPerSecond() || o.p99() < p.p99()));
+    /** Every setting of the sweep, in first-run order, with medians over its runs. */
+    List<ParetoSetting> paretoSettings() {
+        Map<String, List<ParetoPoint>> byLabel = new LinkedHashMap<>();
+        pareto.forEach(p -> byLabel.computeIfAbsent(p.label(), k -> new ArrayList<>()).add(p));
+        List<ParetoSetting> settings = new ArrayList<>();
+        byLabel.forEach((label, runs) -> settings.add(new ParetoSetting(label, runs.get(0).overrides(),
+                median(runs.stream().mapToDouble(p -> p.backlog().imagesPerSecond()).toArray()),
+                median(runs.stream().mapToDouble(p -> p.phase().latencyMs().getValueAtPercentile(50)).toArray()),
+                median(runs.stream().mapToDouble(ParetoPoint::p99).toArray()), runs)));
+        return settings;
+    }
+
+    /** Settings no other setting beats on both throughput (higher) and p99 (lower). */
+    List<ParetoSetting> frontier() {
+        List<ParetoSetting> all = paretoSettings();
+        List<ParetoSetting> front = new ArrayList<>();
+        for (ParetoSetting p : all) {
+            boolean dominated = all.stream().anyMatch(o -> o != p && o.imagesPerSecond() >= p.imagesPerSecond()
+                    && o.p99() <= p.p99() && (o.imagesPerSecond() > p.imagesPerSecond() || o.p99() < p.p99()));
             if (!dominated) {
                 front.add(p);
             }
         }
         return front;
+    }
+
+    /**
+     * The recommendation: the highest throughput (a fleet is sized by it), settings within
+     * {@link #THROUGHPUT_TIE} of it being equal, the lowest p99 among those; "auto" itself is not a candidate.
+     */
+    ParetoSetting recommended() {
+        List<ParetoSetting> candidates = paretoSettings().stream().filter(p -> !p.overrides().isEmpty()).toList();
+        double best = candidates.stream().mapToDouble(ParetoSetting::imagesPerSecond).max().orElse(Double.NaN);
+        return candidates.stream().filter(p -> p.imagesPerSecond() >= (1 - THROUGHPUT_TIE) * best)
+                .min(java.util.Comparator.comparingDouble(ParetoSetting::p99)).orElse(null);
     }
 
     static double median(double[] values) {

@@ -23,6 +23,7 @@ import java.util.concurrent.TimeUnit;
  */
 final class Session implements AutoCloseable {
     private static final Duration RESULT_TIMEOUT = Duration.ofMinutes(5);
+    static final int[] WARM_UP_WAVES = {2, 8, 16, 16};
 
     private final String tag;
     private final Process process;
@@ -72,9 +73,11 @@ final class Session implements AutoCloseable {
 
     /** Paddle's first runs, the JIT and the consumer group's first assignment happen here, unmeasured. */
     private void warmUp() throws Exception {
-        for (int wave = 0; wave < 3; wave++) {
+        // Waves of growing size: the first proves the worker is up; the rest give the JIT (worker, broker
+        // and client) a few hundred iterations of the whole path before anything is measured.
+        for (int wave = 0; wave < WARM_UP_WAVES.length; wave++) {
             List<CompletableFuture<InferenceResult>> futures = new ArrayList<>();
-            for (int i = 0; i < 4; i++) {
+            for (int i = 0; i < WARM_UP_WAVES[wave]; i++) {
                 futures.add(client.submit(request("warm-" + wave + "-" + i, i), Duration.ofMinutes(3)));
             }
             for (CompletableFuture<InferenceResult> future : futures) {

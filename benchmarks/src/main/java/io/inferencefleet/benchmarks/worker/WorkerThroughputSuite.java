@@ -95,12 +95,16 @@ public final class WorkerThroughputSuite {
 
     /** Images/s of PREDICTORS clones, each on its own thread, running preprocessed photos. */
     static double ceiling(Path modelDir, List<Path> photos, Duration duration) throws Exception {
-        return ceiling(modelDir, photos, duration, PREDICTORS, MATH_THREADS);
+        return ceiling(modelDir, photos, duration, PREDICTORS, MATH_THREADS, false);
     }
 
-    /** Images/s of {@code predictors} weight-sharing clones, each on its own thread, running preprocessed photos. */
-    public static double ceiling(Path modelDir, List<Path> photos, Duration duration, int predictors, int mathThreads)
-            throws Exception {
+    /**
+     * Images/s of {@code predictors} weight-sharing clones, each on its own thread, running preprocessed
+     * photos; with {@code pinPerCpu} clone i's thread is pinned to CPU i (as the worker's
+     * {@code predictor.pinning=cpu} does).
+     */
+    public static double ceiling(Path modelDir, List<Path> photos, Duration duration, int predictors, int mathThreads,
+                                 boolean pinPerCpu) throws Exception {
         ModelFiles files = ModelFiles.inDirectory(modelDir);
         PreprocessConfig pre = PreprocessConfig.imageNet();
         List<ByteBuffer> tensors = new ArrayList<>();
@@ -119,8 +123,13 @@ public final class WorkerThroughputSuite {
             CountDownLatch go = new CountDownLatch(1);
             long[] window = new long[2];
             List<Thread> threads = new ArrayList<>();
+            int cpus = Runtime.getRuntime().availableProcessors();
             for (int t = 0; t < predictors; t++) {
+                int cpu = t % cpus;
                 Thread thread = new Thread(() -> {
+                    if (pinPerCpu) {
+                        net.openhft.affinity.Affinity.setAffinity(cpu);
+                    }
                     try (Predictor clone = original.cloneSharingWeights()) {
                         float[] out = new float[1000];
                         ready.countDown();
