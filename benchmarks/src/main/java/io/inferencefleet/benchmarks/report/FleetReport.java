@@ -55,6 +55,11 @@ public final class FleetReport {
     }
 
     public static void main(String[] args) throws Exception {
+        if (Arrays.asList(args).contains("--help")) {
+            System.out.println("Usage: benchmarks/run-report.sh [--name=value ...]; names and defaults:");
+            DEFAULTS.forEach((k, v) -> System.out.printf("  --%s=%s%n", k, v));
+            return;
+        }
         Flags flags = Flags.parse(args, List.of(), DEFAULTS);
         int rounds = flags.positiveInt("rounds");
         int seconds = flags.positiveInt("seconds");

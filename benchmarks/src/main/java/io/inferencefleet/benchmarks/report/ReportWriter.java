@@ -76,7 +76,8 @@ final class ReportWriter {
             if (rate > 0) {
                 double a = r.percentile("tuned", rate, 99).orElse(Double.NaN);
                 double b = r.percentile("djl", rate, 99).orElse(Double.NaN);
-                row(String.format("p99 vs the DJL peer at equal offered load (%.0f/s, the highest both sustain)", rate),
+                row(String.format("p99 vs the DJL peer at equal offered load (%.0f/s, the highest both sustain; every rate:"
+                        + " see the latency section)", rate),
                         String.format("%.2fx (%.0f vs %.0f ms)", a / b, a, b), "≤ 0.7x", a / b <= 0.7);
             }
         }
@@ -180,8 +181,28 @@ final class ReportWriter {
             curves.put(s.name() + " p50", p50);
             sb.append(String.format("| %s: max sustainable per round | %s | | | | | | |%n", s.name(), join(r.maxSustained(s.name()))));
         }
+        if (has("djl")) {
+            peerByRate();
+        }
         sb.append("\n![latency](latency.png)\n\n");
         Plots.latencyCurves(dir.resolve("latency.png"), "End-to-end latency vs offered load (p99 solid, p50 dashed)", curves);
+    }
+
+    /** Tuned vs peer at every offered rate both ran, so "equal offered load" is not one cherry-picked rate. */
+    private void peerByRate() {
+        sb.append("\nTuned ÷ DJL peer at equal offered load (medians over rounds; < 1 means ours is lower):\n\n");
+        sb.append("| offered /s | p50 ratio | p99 ratio | both sustained |\n|---:|---:|---:|---|\n");
+        double common = r.commonSustainedRate("tuned", "djl");
+        for (double rate : r.rates("djl")) {
+            OptionalDouble t50 = r.percentile("tuned", rate, 50);
+            OptionalDouble t99 = r.percentile("tuned", rate, 99);
+            if (t50.isEmpty()) {
+                continue;
+            }
+            sb.append(String.format("| %.0f | %.2f | %.2f | %s |%n", rate, t50.getAsDouble() / r.percentile("djl", rate, 50)
+                    .orElse(Double.NaN), t99.getAsDouble() / r.percentile("djl", rate, 99).orElse(Double.NaN),
+                    rate <= common ? "yes" : "no"));
+        }
     }
 
     private void paretoSection() throws IOException {
@@ -208,9 +229,16 @@ final class ReportWriter {
         Results.ParetoSetting recommended = r.recommended();
         if (recommended != null) {
             sb.append(String.format("%nRecommended for this machine (the highest images/s, settings within %.0f %% of it counting"
-                    + " as equal, then the lowest p99): **%s** — %.2f img/s, p99 %.0f ms at %s/s. `auto` resolves to %s here.%n",
-                    100 * Results.THROUGHPUT_TIE, recommended.label(), recommended.imagesPerSecond(), recommended.p99(),
-                    r.paretoRate, r.auto));
+                    + " as equal; among those the simplest: fewest threads, then no per-CPU pinning, then the lower p99):"
+                    + " **%s** — %.2f img/s, p99 %.0f ms at %s/s. `auto` resolves to %s here", 100 * Results.THROUGHPUT_TIE,
+                    recommended.label(), recommended.imagesPerSecond(), recommended.p99(), r.paretoRate, r.auto));
+            settings.stream().filter(p -> p.overrides().isEmpty()).findFirst().ifPresent(auto -> sb.append(String.format(
+                    "; its own %d runs spread %.2f–%.2f img/s and %.0f–%.0f ms p99", auto.runs().size(),
+                    auto.runs().stream().mapToDouble(x -> x.backlog().imagesPerSecond()).min().orElse(0),
+                    auto.runs().stream().mapToDouble(x -> x.backlog().imagesPerSecond()).max().orElse(0),
+                    auto.runs().stream().mapToDouble(Results.ParetoPoint::p99).min().orElse(0),
+                    auto.runs().stream().mapToDouble(Results.ParetoPoint::p99).max().orElse(0))));
+            sb.append(".\n");
         }
         sb.append("\n![pareto](pareto.png)\n\n");
         Plots.pareto(dir.resolve("pareto.png"), "Thread settings: throughput vs p99 at " + r.paretoRate + "/s (medians of "

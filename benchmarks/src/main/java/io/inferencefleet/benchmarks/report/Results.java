@@ -152,13 +152,26 @@ final class Results {
 
     /**
      * The recommendation: the highest throughput (a fleet is sized by it), settings within
-     * {@link #THROUGHPUT_TIE} of it being equal, the lowest p99 among those; "auto" itself is not a candidate.
+     * {@link #THROUGHPUT_TIE} of it counting as equal; among those the simplest (fewest threads, then
+     * no per-CPU pinning), then the lower p99. "auto" itself is not a candidate. Simplest before p99
+     * because, between settings that fast, p99 at a moderate rate differs less than one setting's
+     * own runs do (see auto's runs in the report).
      */
     ParetoSetting recommended() {
         List<ParetoSetting> candidates = paretoSettings().stream().filter(p -> !p.overrides().isEmpty()).toList();
         double best = candidates.stream().mapToDouble(ParetoSetting::imagesPerSecond).max().orElse(Double.NaN);
         return candidates.stream().filter(p -> p.imagesPerSecond() >= (1 - THROUGHPUT_TIE) * best)
-                .min(java.util.Comparator.comparingDouble(ParetoSetting::p99)).orElse(null);
+                .min(java.util.Comparator.comparingInt(Results::threads)
+                        .thenComparing(p -> "cpu".equals(p.overrides().get("predictor.pinning")))
+                        .thenComparingDouble(ParetoSetting::p99)).orElse(null);
+    }
+
+    /** Threads a setting runs: predictors x math threads + decoders. */
+    private static int threads(ParetoSetting p) {
+        int predictors = Integer.parseInt(p.overrides().getOrDefault("predictor.threads", "1"));
+        int math = Integer.parseInt(p.overrides().getOrDefault("math.threads", "1"));
+        int decoders = Integer.parseInt(p.overrides().getOrDefault("decoder.threads", Integer.toString(predictors)));
+        return predictors * math + decoders;
     }
 
     static double median(double[] values) {

@@ -35,7 +35,7 @@ public record ThreadPlan(int predictors, int mathThreads, int decoders, Pinning 
     /** The {@code auto} plan for a pipeline that owns {@code cpus} CPUs. */
     public static ThreadPlan recommended(int cpus) {
         int predictors = Math.max(1, cpus);
-        return new ThreadPlan(predictors, 1, predictors, Pinning.CPU);
+        return new ThreadPlan(predictors, 1, predictors, Pinning.NODE);
     }
 
     @Override

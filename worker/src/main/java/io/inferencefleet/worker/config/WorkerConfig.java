@@ -44,10 +44,9 @@ public final class WorkerConfig {
     public static final ConfigKey<Integer> WORKERS_PER_NODE = ConfigKey.integer("workers.per.node", 1, 1, 1024,
             "Workers sharing this worker's NUMA node; auto thread counts divide the node's CPUs among them (fleet up"
             + " sets it).");
-    public static final ConfigKey<String> PREDICTOR_PINNING = ConfigKey.choice("predictor.pinning", "auto",
-            List.of("auto", "node", "cpu"), "node: predictor threads float over the node's CPUs; cpu: predictor i is pinned"
-            + " to the node's i-th CPU (needs numa.pin=true); auto: cpu when this worker is alone on its node with single-"
-            + "threaded predictors, else node.");
+    public static final ConfigKey<String> PREDICTOR_PINNING = ConfigKey.choice("predictor.pinning", "node",
+            List.of("node", "cpu"), "node: predictor threads float over the node's CPUs; cpu: predictor i is pinned to"
+            + " the node's i-th CPU (needs numa.pin=true; no gain measured on 2 vCPUs, see benchmarks/results).");
     public static final ConfigKey<Integer> MAX_IN_FLIGHT = ConfigKey.integer("max.in.flight", 32, 1, 100_000,
             "Bound on requests accepted but not yet answered: partitions pause before it is reached.");
     public static final ConfigKey<Integer> RESUME_IN_FLIGHT = ConfigKey.integer("resume.in.flight", 16, 0, 100_000,
@@ -192,15 +191,7 @@ public final class WorkerConfig {
             throw new IllegalArgumentException("Invalid value " + decoders + " for decoder.threads: must be 0 or at least"
                     + " predictor.threads (" + predictors + (get(PREDICTOR_THREADS) == ConfigKey.AUTO ? ", auto" : "") + ")");
         }
-        ThreadPlan.Pinning pinning;
-        if (get(PREDICTOR_PINNING).equals("auto")) {
-            // Pinning predictor i to CPU i only pays when nobody else pins to the same CPUs (one worker on
-            // the node) and a predictor is one thread (its math runs on the calling thread).
-            pinning = cpus != null && get(WORKERS_PER_NODE) == 1 && math == 1 ? auto.pinning() : ThreadPlan.Pinning.NODE;
-        } else {
-            pinning = ThreadPlan.Pinning.parse(get(PREDICTOR_PINNING));
-        }
-        return new ThreadPlan(predictors, math, decoders, pinning);
+        return new ThreadPlan(predictors, math, decoders, ThreadPlan.Pinning.parse(get(PREDICTOR_PINNING)));
     }
 
     /** {@code decoder.threads}, with 0 resolved to one per predictor thread. */

@@ -58,17 +58,11 @@ class WorkerConfigTest {
     void autoThreadsGiveEachWorkerOneSingleThreadedPredictorPerCpuOfItsShareOfTheNode() {
         Map<String, String> fourCpus = Map.of("numa.topology", "0:0-3;1:4-7", "numa.node", "1");
         ThreadPlan alone = WorkerConfig.resolve(null, Map.of(), fourCpus).threadPlan();
-        assertEquals(new ThreadPlan(4, 1, 4, ThreadPlan.Pinning.CPU), alone);
+        assertEquals(new ThreadPlan(4, 1, 4, ThreadPlan.Pinning.NODE), alone);
 
         Map<String, String> shared = new java.util.HashMap<>(fourCpus);
-        shared.put("workers.per.node", "2");  // two workers would pin their predictors to the same CPUs: node only
+        shared.put("workers.per.node", "2");
         assertEquals(new ThreadPlan(2, 1, 2, ThreadPlan.Pinning.NODE), WorkerConfig.resolve(null, Map.of(), shared).threadPlan());
-        Map<String, String> unpinned = new java.util.HashMap<>(fourCpus);
-        unpinned.put("numa.pin", "false");
-        assertEquals(ThreadPlan.Pinning.NODE, WorkerConfig.resolve(null, Map.of(), unpinned).threadPlan().pinning());
-        Map<String, String> multiThreaded = new java.util.HashMap<>(fourCpus);
-        multiThreaded.put("math.threads", "2");
-        assertEquals(ThreadPlan.Pinning.NODE, WorkerConfig.resolve(null, Map.of(), multiThreaded).threadPlan().pinning());
         shared.put("workers.per.node", "8");  // more workers than CPUs: still one predictor each
         assertEquals(1, WorkerConfig.resolve(null, Map.of(), shared).threadPlan().predictors());
 
@@ -89,7 +83,7 @@ class WorkerConfigTest {
                 pinningWithoutNode.getMessage());
         IllegalArgumentException badPinning = assertThrows(IllegalArgumentException.class,
                 () -> WorkerConfig.resolve(null, Map.of(), Map.of("predictor.pinning", "core")));
-        assertEquals("Invalid value 'core' for predictor.pinning (from flag --predictor.pinning): must be one of auto, node, cpu",
+        assertEquals("Invalid value 'core' for predictor.pinning (from flag --predictor.pinning): must be one of node, cpu",
                 badPinning.getMessage());
     }
 
