@@ -30,7 +30,7 @@ public final class Machine {
         facts.put("kernel", run("uname", "-sr"));
         facts.put("load average at start", read("/proc/loadavg"));
         facts.put("JVM", System.getProperty("java.vm.name") + " " + System.getProperty("java.runtime.version"));
-        facts.put("Paddle Inference", Predictor.paddleVersion());
+        facts.put("Paddle Inference", Predictor.paddleVersion().replaceAll("\\s*\\n\\s*", ", "));
         facts.put("Kafka clients and broker", AppInfoParser.getVersion());
         nu.pattern.OpenCV.loadLocally();
         facts.put("OpenCV", org.opencv.core.Core.VERSION + " (org.openpnp:opencv)");

@@ -99,6 +99,7 @@ final class Plots {
         XYPlot plot = chart.getXYPlot();
         ((org.jfree.chart.axis.NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
         ((org.jfree.chart.axis.NumberAxis) plot.getDomainAxis()).setAutoRangeIncludesZero(false);
+        plot.getDomainAxis().setUpperMargin(0.12);  // room for the labels of the fastest settings
         XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer();
         renderer.setSeriesLinesVisible(0, true);
         renderer.setSeriesShapesVisible(0, false);

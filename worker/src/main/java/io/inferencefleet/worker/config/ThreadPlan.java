@@ -3,13 +3,14 @@ package io.inferencefleet.worker.config;
 /**
  * How many threads of each kind one pipeline runs, and how predictor threads are pinned.
  *
- * <p>{@link #recommended(int)} is what {@code auto} means. It comes from the Pareto sweep in
- * {@code benchmarks/results/fleet-report-*.md} (predictor x math x decoder threads x pinning on a
- * 2-vCPU node, ResNet-50): one single-threaded predictor per CPU gave the highest sustained
- * throughput and no worse p99 at equal load than fewer predictors with more math threads, because
- * Paddle's intra-op threads scale sub-linearly on small batch-1 convolutions (2 math threads: 0.65x
- * the latency of 1, i.e. 1.54x the speed for 2x the CPU) while independent predictors scale by 2.0x.
- * One decoder per predictor keeps up: decoding is about 5 % of an image's CPU.
+ * <p>{@link #recommended(int)} is what {@code auto} means: one single-threaded predictor per CPU,
+ * one decoder per predictor, no per-CPU pinning. It is the recommendation of the Pareto sweep in
+ * {@code benchmarks/results/fleet-report-<date>/report.md} (predictor x math x decoder threads x
+ * pinning, ResNet-50, 2 vCPUs): independent predictors scale by 2.0x on 2 CPUs while a second math
+ * thread in one predictor gives 1.5x, and two multi-threaded predictors share Paddle's process-wide
+ * OpenBLAS pool badly (P2 M2 ran at about 60 % of P2 M1). More decoders and per-CPU pinning gained
+ * nothing beyond run-to-run noise. Fewer, multi-threaded predictors (P1 M2) cut the latency of a
+ * single image by about a quarter for about 25 % less throughput: set {@code math.threads} for that.
  */
 public record ThreadPlan(int predictors, int mathThreads, int decoders, Pinning pinning) {
 
