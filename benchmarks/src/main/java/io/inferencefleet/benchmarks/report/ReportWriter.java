@@ -111,7 +111,7 @@ final class ReportWriter {
                 naive, tuned, 100 * (tuned / naive - 1)));
         double maxNaive = Results.median(r.maxSustained("naive").stream().mapToDouble(Double::doubleValue).toArray());
         double maxTuned = Results.median(r.maxSustained("tuned").stream().mapToDouble(Double::doubleValue).toArray());
-        sb.append(String.format("| max sustainable rate (p99 ≤ %.0f ms, ≥ 97 %% answered in time) | %.0f/s | %.0f/s | %+.0f %% |%n",
+        sb.append(String.format("| max sustainable rate (p99 ≤ %.0f ms, ≥ 97 %% answered in time) | %.1f/s | %.1f/s | %+.0f %% |%n",
                 r.p99BoundMs, maxNaive, maxTuned, 100 * (maxTuned / maxNaive - 1)));
         if (rate > 0) {
             for (double pct : new double[] {50, 99}) {
