@@ -36,7 +36,8 @@ public final class WorkerConfig {
     public static final ConfigKey<String> MODEL_DIR = ConfigKey.string("model.dir", "models/resnet50",
             "Model directory: a PaddleClas export or `fleet model generate` output.");
     public static final ConfigKey<Integer> PREDICTOR_THREADS = ConfigKey.integerOrAuto("predictor.threads", 1, 256,
-            "Predictor threads (one Paddle predictor each, sharing weights); auto: one per CPU of the node.");
+            "Predictor threads (one Paddle predictor each, sharing weights); auto: one per CPU of this worker's share of"
+            + " its node (see workers.per.node).");
     public static final ConfigKey<Integer> DECODER_THREADS = ConfigKey.integer("decoder.threads", 0, 0, 1024,
             "Fetch+decode threads, each with its own shared-memory queue; 0 means one per predictor thread.");
     public static final ConfigKey<Integer> MATH_THREADS = ConfigKey.integerOrAuto("math.threads", 1, 256,
