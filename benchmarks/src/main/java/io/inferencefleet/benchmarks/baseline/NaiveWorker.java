@@ -167,27 +167,31 @@ public final class NaiveWorker {
     /** OpenCV decode, resize (shorter side 256), centre crop 224, RGB, then normalise and transpose in Java. */
     private boolean preprocess(byte[] bytes) {
         Mat decoded = Imgcodecs.imdecode(new MatOfByte(bytes), Imgcodecs.IMREAD_COLOR);
-        if (decoded.empty()) {
-            return false;
-        }
-        double scale = (double) RESIZE / Math.min(decoded.rows(), decoded.cols());
         Mat resized = new Mat();
-        Imgproc.resize(decoded, resized, new Size(Math.round(decoded.cols() * scale), Math.round(decoded.rows() * scale)));
-        Mat crop = resized.submat(new Rect((resized.cols() - SIDE) / 2, (resized.rows() - SIDE) / 2, SIDE, SIDE));
         Mat rgb = new Mat();
-        Imgproc.cvtColor(crop, rgb, Imgproc.COLOR_BGR2RGB);
         Mat floats = new Mat();
-        rgb.convertTo(floats, CvType.CV_32FC3, 1.0 / 255);
-        floats.get(0, 0, hwc);
+        try {
+            if (decoded.empty()) {
+                return false;
+            }
+            double scale = (double) RESIZE / Math.min(decoded.rows(), decoded.cols());
+            Imgproc.resize(decoded, resized, new Size(Math.round(decoded.cols() * scale), Math.round(decoded.rows() * scale)));
+            Mat crop = resized.submat(new Rect((resized.cols() - SIDE) / 2, (resized.rows() - SIDE) / 2, SIDE, SIDE));
+            Imgproc.cvtColor(crop, rgb, Imgproc.COLOR_BGR2RGB);
+            crop.release();
+            rgb.convertTo(floats, CvType.CV_32FC3, 1.0 / 255);
+            floats.get(0, 0, hwc);
+        } finally {
+            for (Mat m : new Mat[] {decoded, resized, rgb, floats}) {
+                m.release();
+            }
+        }
         for (int y = 0; y < SIDE; y++) {
             for (int x = 0; x < SIDE; x++) {
                 for (int c = 0; c < 3; c++) {
                     chw[c * SIDE * SIDE + y * SIDE + x] = (hwc[(y * SIDE + x) * 3 + c] - MEAN[c]) / STD[c];
                 }
             }
-        }
-        for (Mat m : new Mat[] {decoded, resized, crop, rgb, floats}) {
-            m.release();
         }
         return true;
     }

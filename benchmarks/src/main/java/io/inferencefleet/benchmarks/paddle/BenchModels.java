@@ -14,8 +14,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.SplittableRandom;
 
-/** The benchmark models and inputs: generated once into a directory shared by all JMH forks. */
-final class BenchModels {
+/** The benchmark models and inputs: generated once into a directory shared by all JMH forks and harnesses. */
+public final class BenchModels {
     static final String MODEL_DIR_PROPERTY = "fleet.bench.modelDir";
     static final long SEED = 42;
 
@@ -26,7 +26,7 @@ final class BenchModels {
     }
 
     /** The model's files, generating them first if the directory does not hold them yet. */
-    static synchronized ModelFiles ensure(String name) {
+    public static synchronized ModelFiles ensure(String name) {
         Path dir = modelRoot().resolve(name);
         try {
             if (!Files.isRegularFile(dir.resolve("inference.pdiparams"))) {

@@ -1,8 +1,8 @@
 package io.inferencefleet.benchmarks.peer;
 
+import io.inferencefleet.benchmarks.report.Flags;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -13,32 +13,18 @@ import java.util.Map;
 record PeerSettings(String bootstrapServers, String inputTopic, String resultsTopic, String groupId, Path modelDir,
                     Path fileRoot, int threads, int mathThreads, String workerId) {
 
-    static final List<String> FLAGS = List.of("bootstrap.servers", "input.topic", "results.topic", "group.id",
-            "model.dir", "file.root", "threads", "math.threads", "worker.id");
-
     static PeerSettings parse(String[] args) {
-        Map<String, String> flags = new LinkedHashMap<>();
-        for (String arg : args) {
-            int eq = arg.indexOf('=');
-            if (!arg.startsWith("--") || eq < 3) {
-                throw new IllegalArgumentException("Invalid argument '" + arg + "': expected --key=value, keys " + FLAGS);
-            }
-            String key = arg.substring(2, eq);
-            if (!FLAGS.contains(key)) {
-                throw new IllegalArgumentException("Unknown flag --" + key + " (in '" + arg + "'); known: " + FLAGS);
-            }
-            if (flags.put(key, arg.substring(eq + 1)) != null) {
-                throw new IllegalArgumentException("Flag --" + key + " given twice");
-            }
-        }
-        Path modelDir = Path.of(required(flags, "model.dir")).toAbsolutePath().normalize();
+        Flags flags = Flags.parse(args, List.of("bootstrap.servers", "input.topic", "results.topic", "group.id", "model.dir",
+                "file.root"), Map.of("threads", Integer.toString(Runtime.getRuntime().availableProcessors()),
+                "math.threads", "1", "worker.id", "djl-peer"));
+        Path modelDir = flags.path("model.dir").toAbsolutePath().normalize();
         for (String file : List.of("inference.pdmodel", "inference.pdiparams")) {
             if (!Files.isRegularFile(modelDir.resolve(file))) {
                 throw new IllegalArgumentException("Invalid value '" + flags.get("model.dir") + "' for --model.dir: no "
                         + file + " in " + modelDir);
             }
         }
-        Path fileRoot = Path.of(required(flags, "file.root"));
+        Path fileRoot = flags.path("file.root");
         if (!Files.isDirectory(fileRoot)) {
             throw new IllegalArgumentException("Invalid value '" + flags.get("file.root") + "' for --file.root: not a directory");
         }
@@ -47,38 +33,17 @@ record PeerSettings(String bootstrapServers, String inputTopic, String resultsTo
         } catch (java.io.IOException e) {
             throw new IllegalArgumentException("Invalid value '" + flags.get("file.root") + "' for --file.root: " + e, e);
         }
-        int threads = positiveInt(flags, "threads", Runtime.getRuntime().availableProcessors(), 256);
-        int mathThreads = positiveInt(flags, "math.threads", 1, 64);
-        return new PeerSettings(required(flags, "bootstrap.servers"), required(flags, "input.topic"),
-                required(flags, "results.topic"), required(flags, "group.id"), modelDir, fileRoot, threads, mathThreads,
-                flags.getOrDefault("worker.id", "djl-peer"));
+        return new PeerSettings(flags.get("bootstrap.servers"), flags.get("input.topic"), flags.get("results.topic"),
+                flags.get("group.id"), modelDir, fileRoot, atMost(flags, "threads", 256), atMost(flags, "math.threads", 64),
+                flags.get("worker.id"));
     }
 
-    private static String required(Map<String, String> flags, String key) {
-        String value = flags.get(key);
-        if (value == null) {
-            throw new IllegalArgumentException("Missing required flag --" + key + "=...");
+    private static int atMost(Flags flags, String name, int max) {
+        int value = flags.positiveInt(name);
+        if (value > max) {
+            throw new IllegalArgumentException("Invalid value '" + value + "' for --" + name + ": must be an integer 1.." + max);
         }
-        if (value.isBlank()) {
-            throw new IllegalArgumentException("Invalid value '" + value + "' for --" + key + ": must not be empty");
-        }
-        return value.trim();
-    }
-
-    private static int positiveInt(Map<String, String> flags, String key, int defaultValue, int max) {
-        String value = flags.get(key);
-        if (value == null) {
-            return defaultValue;
-        }
-        try {
-            int parsed = Integer.parseInt(value.trim());
-            if (parsed >= 1 && parsed <= max) {
-                return parsed;
-            }
-        } catch (NumberFormatException e) {
-            // reported below
-        }
-        throw new IllegalArgumentException("Invalid value '" + value + "' for --" + key + ": must be an integer 1.." + max);
+        return value;
     }
 
     /** One line of {@code key=value} pairs for the start log. */

@@ -19,6 +19,7 @@ public final class Flags {
      */
     public static Flags parse(String[] args, List<String> required, Map<String, String> optional) {
         Map<String, String> values = new LinkedHashMap<>(optional);
+        java.util.Set<String> given = new java.util.HashSet<>();
         for (String arg : args) {
             int eq = arg.indexOf('=');
             if (!arg.startsWith("--") || eq < 3) {
@@ -29,7 +30,10 @@ public final class Flags {
                 throw new IllegalArgumentException("Unknown flag --" + name + "; known: " + String.join(", ", required) + ", "
                         + String.join(", ", optional.keySet()));
             }
-            values.put(name, arg.substring(eq + 1));
+            if (!given.add(name)) {
+                throw new IllegalArgumentException("Flag --" + name + " given twice");
+            }
+            values.put(name, arg.substring(eq + 1).trim());
         }
         for (String name : required) {
             if (values.get(name) == null || values.get(name).isBlank()) {

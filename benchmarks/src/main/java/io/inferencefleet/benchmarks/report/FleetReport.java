@@ -4,7 +4,7 @@ import io.inferencefleet.benchmarks.baseline.NaiveWorker;
 import io.inferencefleet.benchmarks.worker.OpenLoopSuite;
 import io.inferencefleet.benchmarks.worker.WorkerThroughputSuite;
 import io.inferencefleet.ops.broker.LocalKafka;
-import io.inferencefleet.paddle.model.synthetic.BuiltinModels;
+import io.inferencefleet.benchmarks.paddle.BenchModels;
 import io.inferencefleet.worker.WorkerMain;
 import io.inferencefleet.worker.config.ThreadPlan;
 import io.inferencefleet.worker.config.WorkerConfig;
@@ -69,15 +69,8 @@ public final class FleetReport {
                 .map(a -> " " + a).collect(java.util.stream.Collectors.joining());
         Map<String, String> machine = Machine.describe(command);
         Path images = WorkerThroughputSuite.sharedImagesDir();
-        List<Path> photos = new ArrayList<>();
-        try (var files = Files.list(images)) {
-            files.filter(p -> !p.getFileName().toString().equals("truncated.jpg")).sorted().forEach(photos::add);
-        }
-        Path modelDir = Path.of("target/bench-models/resnet50").toAbsolutePath();
-        if (!Files.isRegularFile(modelDir.resolve("inference.pdiparams"))) {
-            Files.createDirectories(modelDir);
-            BuiltinModels.generate("resnet50", modelDir, 42);
-        }
+        List<Path> photos = WorkerThroughputSuite.sharedPhotos(images);
+        Path modelDir = BenchModels.ensure("resnet50").modelFile().getParent();
         // The plan "auto" gives on this machine: the ceiling and the peer get the same threads.
         ThreadPlan auto = WorkerConfig.resolve(null, Map.of(), Map.of()).threadPlan();
         Path logs = Path.of("benchmarks/target/report-logs").toAbsolutePath();

@@ -1,11 +1,9 @@
 package io.inferencefleet.benchmarks.report;
 
-import io.inferencefleet.benchmarks.worker.OpenLoopSuite;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.LocalDate;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -256,9 +254,5 @@ final class ReportWriter {
 
     private static String join(List<Double> values) {
         return String.join(", ", values.stream().map(v -> String.format("%.2f", v)).toList());
-    }
-
-    static double q(OpenLoopSuite.Phase phase, double percentile) {
-        return phase.latencyMs().getValueAtPercentile(percentile);
     }
 }

@@ -10,7 +10,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -27,17 +26,15 @@ final class Session implements AutoCloseable {
 
     private final String tag;
     private final Process process;
-    private final Path log;
     private final InferenceClient client;
     private final List<Path> photos;
 
     /** Images/s in the steady part of a backlog (first and last 10 % of completions left out). */
     record Backlog(int requests, double imagesPerSecond, int errors, double seconds) {}
 
-    private Session(String tag, Process process, Path log, InferenceClient client, List<Path> photos) {
+    private Session(String tag, Process process, InferenceClient client, List<Path> photos) {
         this.tag = tag;
         this.process = process;
-        this.log = log;
         this.client = client;
         this.photos = photos;
     }
@@ -58,17 +55,22 @@ final class Session implements AutoCloseable {
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
         builder.environment().putAll(sut.env());
         Process process = builder.start();
-        InferenceClient client = InferenceClient.builder(Map.of("bootstrap.servers", kafka.bootstrapServers()))
-                .requestsTopic(in).resultsTopic(out).defaultTimeout(RESULT_TIMEOUT).build();
-        Session session = new Session(tag, process, log, client, photos);
+        Session session = null;
         try {
+            InferenceClient client = InferenceClient.builder(Map.of("bootstrap.servers", kafka.bootstrapServers()))
+                    .requestsTopic(in).resultsTopic(out).defaultTimeout(RESULT_TIMEOUT).build();
+            session = new Session(tag, process, client, photos);
             session.warmUp();
+            return session;
         } catch (Exception e) {
-            session.close();
-            throw new IllegalStateException(sut.name() + " did not answer its warm-up requests: " + e + "\n" + session.logTail(),
-                    e);
+            String tail = logTail(log);
+            if (session != null) {
+                session.close();
+            } else {
+                stop(process);
+            }
+            throw new IllegalStateException(sut.name() + " did not answer its warm-up requests: " + e + "\n" + tail, e);
         }
-        return session;
     }
 
     /** Paddle's first runs, the JIT and the consumer group's first assignment happen here, unmeasured. */
@@ -131,7 +133,7 @@ final class Session implements AutoCloseable {
         return InferenceRequest.of(tag + "-" + id, photos.get(i % photos.size()).toUri().toString());
     }
 
-    String logTail() {
+    private static String logTail(Path log) {
         try {
             List<String> lines = Files.readAllLines(log);
             return String.join("\n", lines.subList(Math.max(0, lines.size() - 30), lines.size()));
@@ -142,7 +144,15 @@ final class Session implements AutoCloseable {
 
     @Override
     public void close() {
-        client.close();
+        try {
+            client.close();
+        } finally {
+            stop(process);
+        }
+    }
+
+    /** SIGTERM (every system drains and commits on it), then SIGKILL after 60 s. */
+    private static void stop(Process process) {
         process.destroy();
         try {
             if (!process.waitFor(60, TimeUnit.SECONDS)) {
@@ -161,11 +171,5 @@ final class Session implements AutoCloseable {
             throw new IllegalStateException("JVM options file " + path + " not found (-Dfleet.jvm.options=...)");
         }
         return path;
-    }
-
-    static Map<String, String> merged(Map<String, String> a, Map<String, String> b) {
-        Map<String, String> m = new HashMap<>(a);
-        m.putAll(b);
-        return m;
     }
 }

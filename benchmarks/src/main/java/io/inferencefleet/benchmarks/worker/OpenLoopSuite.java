@@ -4,7 +4,7 @@ import io.inferencefleet.client.InferenceClient;
 import io.inferencefleet.messages.InferenceRequest;
 import io.inferencefleet.messages.InferenceResult;
 import io.inferencefleet.ops.broker.LocalKafka;
-import io.inferencefleet.paddle.model.synthetic.BuiltinModels;
+import io.inferencefleet.benchmarks.paddle.BenchModels;
 import io.inferencefleet.worker.Worker;
 import io.inferencefleet.worker.config.WorkerConfig;
 import java.nio.file.Files;
@@ -45,15 +45,8 @@ public final class OpenLoopSuite {
                 ? Arrays.stream(args, 1, args.length).mapToDouble(Double::parseDouble).toArray()
                 : new double[] {1.4, 4, 7, 9, 10, 11, 12, 13};
         Path images = WorkerThroughputSuite.sharedImagesDir();
-        List<Path> photos = new ArrayList<>();
-        try (var files = Files.list(images)) {
-            files.filter(p -> !p.getFileName().toString().equals("truncated.jpg")).sorted().forEach(photos::add);
-        }
-        Path modelDir = Path.of("target/bench-models/resnet50").toAbsolutePath();
-        if (!Files.isRegularFile(modelDir.resolve("inference.pdiparams"))) {
-            Files.createDirectories(modelDir);
-            BuiltinModels.generate("resnet50", modelDir, 42);
-        }
+        List<Path> photos = WorkerThroughputSuite.sharedPhotos(images);
+        Path modelDir = BenchModels.ensure("resnet50").modelFile().getParent();
         List<Phase> phases = new ArrayList<>();
         try (LocalKafka kafka = new LocalKafka()) {
             kafka.createTopic("ol-in", 2);

@@ -7,7 +7,7 @@ import io.inferencefleet.ops.broker.LocalKafka;
 import io.inferencefleet.paddle.Predictor;
 import io.inferencefleet.paddle.PredictorConfig;
 import io.inferencefleet.paddle.model.ModelFiles;
-import io.inferencefleet.paddle.model.synthetic.BuiltinModels;
+import io.inferencefleet.benchmarks.paddle.BenchModels;
 import io.inferencefleet.worker.Worker;
 import io.inferencefleet.worker.config.WorkerConfig;
 import io.inferencefleet.worker.preprocess.ImagePreprocessor;
@@ -61,15 +61,8 @@ public final class WorkerThroughputSuite {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 2;
         int requests = args.length > 1 ? Integer.parseInt(args[1]) : 240;
         Path images = sharedImagesDir();
-        Path modelDir = Path.of("target/bench-models/resnet50").toAbsolutePath();
-        if (!Files.isRegularFile(modelDir.resolve("inference.pdiparams"))) {
-            Files.createDirectories(modelDir);
-            BuiltinModels.generate("resnet50", modelDir, 42);
-        }
-        List<Path> photos = new ArrayList<>();
-        try (var files = Files.list(images)) {
-            files.filter(p -> !p.getFileName().toString().equals("truncated.jpg")).sorted().forEach(photos::add);
-        }
+        Path modelDir = BenchModels.ensure("resnet50").modelFile().getParent();
+        List<Path> photos = sharedPhotos(images);
         List<Double> ceiling = new ArrayList<>();
         List<Double> worker = new ArrayList<>();
         List<InferenceResult> lastResults = List.of();
@@ -263,6 +256,13 @@ public final class WorkerThroughputSuite {
 
     private static String fmt(List<Double> values) {
         return String.join(", ", values.stream().map(v -> String.format("%.2f", v)).toList());
+    }
+
+    /** The shared photos every request of a benchmark points at: all of them but the truncated JPEG, sorted. */
+    public static List<Path> sharedPhotos(Path images) throws java.io.IOException {
+        try (var files = Files.list(images)) {
+            return files.filter(p -> !p.getFileName().toString().equals("truncated.jpg")).sorted().toList();
+        }
     }
 
     public static Path sharedImagesDir() throws java.io.IOException {
