@@ -52,4 +52,21 @@ class ModuleLayeringTest {
                         "io.inferencefleet.client..", "io.inferencefleet.messages..")
                 .check(classes);
     }
+
+    @Test
+    void stagesAnswerThroughTheJobPortNeverThroughAnotherStagesPackage() {
+        // Intake and lanes answer through worker.job.Answers; only the launcher (worker.Worker) knows the publisher.
+        noClasses().that().resideInAnyPackage("io.inferencefleet.worker.intake..", "io.inferencefleet.worker.lane..",
+                        "io.inferencefleet.worker.fetch..", "io.inferencefleet.worker.preprocess..")
+                .should().dependOnClassesThat().resideInAPackage("io.inferencefleet.worker.publish..")
+                .check(classes);
+        noClasses().that().resideInAPackage("io.inferencefleet.worker.publish..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.inferencefleet.worker.intake..",
+                        "io.inferencefleet.worker.lane..")
+                .check(classes);
+        noClasses().that().resideInAPackage("io.inferencefleet.worker.job..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.inferencefleet.worker.intake..",
+                        "io.inferencefleet.worker.lane..", "io.inferencefleet.worker.publish..")
+                .check(classes);
+    }
 }

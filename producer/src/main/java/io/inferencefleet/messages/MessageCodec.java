@@ -19,8 +19,6 @@ import java.util.Map;
  */
 public final class MessageCodec {
     public static final int VERSION = 1;
-    /** The error code of a record that is not a valid request. */
-    public static final String BAD_REQUEST = "bad_request";
 
     private final ObjectMapper json = new ObjectMapper()
             .configure(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false)
@@ -77,9 +75,10 @@ public final class MessageCodec {
         if (id == null || id.isBlank()) {
             return invalid("missing or empty string field 'id'", null);
         }
-        if (id.length() > InferenceRequest.MAX_ID_LENGTH) {
-            return invalid("'id' is " + id.length() + " characters, at most " + InferenceRequest.MAX_ID_LENGTH
-                    + " allowed", id.substring(0, InferenceRequest.MAX_ID_LENGTH));
+        int idBytes = utf8Length(id);
+        if (idBytes > InferenceRequest.MAX_ID_BYTES) {
+            return invalid("'id' is " + idBytes + " bytes of UTF-8 (" + id.length() + " characters), at most "
+                    + InferenceRequest.MAX_ID_BYTES + " bytes allowed", truncateUtf8(id, InferenceRequest.MAX_ID_BYTES));
         }
         JsonNode uri = node.path("imageUri");
         if (!uri.isTextual() || uri.asText().isBlank()) {
@@ -111,6 +110,43 @@ public final class MessageCodec {
                     ? e.getValue().asText() : e.getValue().toString()));
         }
         return new DecodedRequest(new InferenceRequest(id, uri.asText(), topK, deadline, attributes), null, id);
+    }
+
+    /** UTF-8 length of {@code s} as {@code getBytes(UTF_8)} would give it, without encoding it. */
+    static int utf8Length(CharSequence s) {
+        int bytes = 0;
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c < 0x80) {
+                bytes += 1;
+            } else if (c < 0x800) {
+                bytes += 2;
+            } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+                bytes += 4;
+                i++;
+            } else if (Character.isSurrogate(c)) {
+                bytes += 1;  // unpaired: the JDK's UTF-8 encoder writes '?'
+            } else {
+                bytes += 3;
+            }
+        }
+        return bytes;
+    }
+
+    /** The longest prefix of {@code s} that fits {@code maxBytes} of UTF-8, never splitting a surrogate pair. */
+    static String truncateUtf8(String s, int maxBytes) {
+        int bytes = 0;
+        int i = 0;
+        while (i < s.length()) {
+            int cp = s.codePointAt(i);
+            int n = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? (Character.isSurrogate((char) cp) ? 1 : 3) : 4;
+            if (bytes + n > maxBytes) {
+                break;
+            }
+            bytes += n;
+            i += Character.charCount(cp);
+        }
+        return s.substring(0, i);
     }
 
     public byte[] encode(InferenceResult result) {

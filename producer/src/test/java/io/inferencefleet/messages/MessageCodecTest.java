@@ -83,4 +83,22 @@ class MessageCodecTest {
         assertTrue(decoded.error().contains(why), decoded.error());
         assertEquals(id, decoded.id(), json);
     }
+
+    @Test
+    void theIdLimitIsInUtf8BytesSoEveryValidIdFitsTheWorkersSharedMemoryRecord() {
+        String ascii = "a".repeat(InferenceRequest.MAX_ID_BYTES);
+        assertTrue(new MessageCodec().decodeRequest(new MessageCodec().encode(InferenceRequest.of(ascii, "file:///a"))).ok());
+        String cjk85 = "漢".repeat(85);  // 255 bytes
+        assertTrue(new MessageCodec().decodeRequest(new MessageCodec().encode(InferenceRequest.of(cjk85, "file:///a"))).ok());
+        String cjk86 = "漢".repeat(86);  // 86 characters, 258 bytes: under the old 256-character limit
+        MessageCodec.DecodedRequest refused = new MessageCodec().decodeRequest(
+                new MessageCodec().encode(InferenceRequest.of(cjk86, "file:///a")));
+        assertTrue(!refused.ok());
+        assertEquals("'id' is 258 bytes of UTF-8 (86 characters), at most 256 bytes allowed", refused.error());
+        assertEquals(cjk85, refused.id(), "the id is cut at a character boundary for the error result");
+        String emoji = "\uD83D\uDE00".repeat(65);  // 65 code points, 260 bytes
+        assertEquals(260, MessageCodec.utf8Length(emoji));
+        assertEquals(emoji.getBytes(java.nio.charset.StandardCharsets.UTF_8).length, MessageCodec.utf8Length(emoji));
+        assertEquals("\uD800x".getBytes(java.nio.charset.StandardCharsets.UTF_8).length, MessageCodec.utf8Length("\uD800x"));
+    }
 }

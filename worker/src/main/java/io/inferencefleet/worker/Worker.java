@@ -4,13 +4,11 @@ import io.inferencefleet.messages.InferenceResult.ModelRef;
 import io.inferencefleet.paddle.Predictor;
 import io.inferencefleet.paddle.PredictorConfig;
 import io.inferencefleet.paddle.model.ModelFiles;
-import io.inferencefleet.worker.config.ConfigKey;
 import io.inferencefleet.worker.config.ThreadPlan;
 import io.inferencefleet.worker.config.WorkerConfig;
-import io.inferencefleet.worker.fetch.FetchConfig;
 import io.inferencefleet.worker.fetch.ImageFetcher;
 import io.inferencefleet.worker.intake.Intake;
-import io.inferencefleet.worker.lane.DecoderLane;
+import io.inferencefleet.worker.job.Acknowledgements;
 import io.inferencefleet.worker.lane.Pipeline;
 import io.inferencefleet.worker.metrics.MetricsServer;
 import io.inferencefleet.worker.metrics.WorkerMetrics;
@@ -28,10 +26,10 @@ import java.util.ArrayList;
 import java.util.BitSet;
 import java.util.HexFormat;
 import java.util.List;
-import java.util.Optional;
 import java.util.Properties;
 import java.util.function.IntFunction;
 import net.openhft.affinity.Affinity;
+import org.agrona.concurrent.SystemEpochClock;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -59,6 +57,8 @@ public final class Worker implements AutoCloseable {
     private final List<AutoCloseable> resources = new ArrayList<>();
     private final Intake intake;
     private final Thread intakeThread;
+    private final Pipeline pipeline;
+    private final Acknowledgements acks = new Acknowledgements();
     private final MetricsServer metricsServer;
     private final Path shmDir;
     private boolean closed;
@@ -76,60 +76,53 @@ public final class Worker implements AutoCloseable {
         }
         ThreadPlan plan = config.threadPlan();
         LOG.info("event=thread_plan predictors={} math_threads={} decoders={} pinning={} auto={}", plan.predictors(),
-                plan.mathThreads(), plan.decoders(), plan.pinning(),
-                config.get(WorkerConfig.PREDICTOR_THREADS) == ConfigKey.AUTO || config.get(WorkerConfig.MATH_THREADS) == ConfigKey.AUTO);
+                plan.mathThreads(), plan.decoders(), plan.pinning(), config.autoThreads());
         try {
+            // Wired in one pass, in the order the data flows back to front: what a stage answers
+            // through exists before the stage.
             ModelFiles model = ModelFiles.inDirectory(Path.of(config.get(WorkerConfig.MODEL_DIR)));
             PaddleClasConfig clas = model.inferenceConfig()
                     .map(yml -> PaddleClasConfig.read(yml, PreprocessConfig.imageNet()))
-                    .orElse(new PaddleClasConfig(PreprocessConfig.imageNet(), 5, Optional.empty()));
+                    .orElse(PaddleClasConfig.defaults(PreprocessConfig.imageNet()));
+            PreprocessConfig preprocess = clas.preprocess().withMaxPixels(config.get(WorkerConfig.MAX_IMAGE_PIXELS));
             Predictor original = Predictor.create(PredictorConfig.builder(model.modelFile(), model.paramsFile())
                     .mathThreads(plan.mathThreads()).build());
             resources.add(original);
+            ImageFetcher fetcher = new ImageFetcher(config.fetch());
+            resources.add(fetcher);
+            WorkerMetrics metrics = new WorkerMetrics();
+
             ResultFactory results = new ResultFactory(modelRef(model), workerId, config.get(WorkerConfig.INPUT_TOPIC),
                     clas.labels(), clas.topK());
-            ImageFetcher fetcher = new ImageFetcher(FetchConfig.defaults()
-                    .withFileRoots(config.fileRoots())
-                    .withAllowedHosts(config.allowedHosts())
-                    .withReadTimeoutMs(config.get(WorkerConfig.FETCH_TIMEOUT_MS))
-                    .withMaxImageBytes((int) Math.min(Integer.MAX_VALUE - 8, config.get(WorkerConfig.MAX_IMAGE_BYTES))));
-            resources.add(fetcher);
-
-            WorkerMetrics metrics = new WorkerMetrics();
-            int maxInFlight = config.get(WorkerConfig.MAX_IN_FLIGHT);
-            // Small polls (a quarter of the bound) let intake pause before the bound, not after it.
-            int maxPollRecords = Math.max(1, maxInFlight / 4);
-            KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProperties(config, workerId, maxPollRecords));
-            List<DecoderLane> lanes = new ArrayList<>();
-            intake = new Intake(consumer, config.get(WorkerConfig.INPUT_TOPIC), lanes, results, maxInFlight,
-                    config.get(WorkerConfig.RESUME_IN_FLIGHT), maxPollRecords, config.get(WorkerConfig.SHUTDOWN_TIMEOUT_MS),
-                    metrics);
-            ResultPublisher publisher = new ResultPublisher(config.get(WorkerConfig.BOOTSTRAP_SERVERS),
+            ResultPublisher publisher = new ResultPublisher(config.get(WorkerConfig.BOOTSTRAP_SERVERS), workerId,
                     config.get(WorkerConfig.RESULTS_TOPIC),
                     config.get(WorkerConfig.DEAD_LETTER) ? config.deadLetterTopic() : null,
-                    config.kafkaProducer(), intake::onDone, intake::onFatal, metrics);
-            intake.publisher(publisher);
-            // Closed in reverse: the pipeline stops before the publisher it writes to, the publisher before
-            // the original predictor.
+                    config.kafkaProducer(), results, acks, metrics);
+            // Closed in reverse: the intake first, the pipeline before the publisher it answers through,
+            // the publisher before the original predictor.
             resources.add(publisher);
-            Pipeline pipeline = new Pipeline(plan.decoders(), plan.predictors(), workerId,
-                    config.shmDir(), maxInFlight, original, clas.preprocess(), fetcher, results, publisher,
-                    predictorCpus(cpus, plan), metrics);
+            int maxInFlight = config.get(WorkerConfig.MAX_IN_FLIGHT);
+            pipeline = new Pipeline(plan, workerId, config.shmDir(), maxInFlight, original, preprocess, fetcher,
+                    publisher, predictorCpus(cpus, plan), SystemEpochClock.INSTANCE, metrics);
             resources.add(pipeline);
-            lanes.addAll(pipeline.lanes());
-            pipeline.start();
-            intakeThread = new Thread(intake, "intake");
-            intakeThread.start();
             int port = config.get(WorkerConfig.METRICS_PORT);
-            metricsServer = port < 0 ? null : new MetricsServer(config.get(WorkerConfig.METRICS_HOST), port, metrics,
-                    intakeThread::isAlive, intake::ready);
+            metricsServer = port < 0 ? null
+                    : new MetricsServer(config.get(WorkerConfig.METRICS_HOST), port, metrics, this::healthy, this::ready);
             if (metricsServer != null) {
                 resources.add(metricsServer);
                 LOG.info("event=metrics_listening url=http://{}:{}/metrics", config.get(WorkerConfig.METRICS_HOST),
                         metricsServer.port());
             }
-            LOG.info("event=worker_started worker_id={} decoders={} model={} preprocess=\"{}\"", workerId, lanes.size(),
-                    model.modelFile().getParent(), clas.preprocess());
+            // Nothing below throws once the consumer exists: the intake thread owns and closes it.
+            KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProperties(config, workerId));
+            intake = new Intake(consumer, config.get(WorkerConfig.INPUT_TOPIC), pipeline.lanes(), publisher, acks,
+                    pipeline::alive, maxInFlight, config.get(WorkerConfig.RESUME_IN_FLIGHT), config.maxPollRecords(),
+                    config.get(WorkerConfig.SHUTDOWN_TIMEOUT_MS), metrics);
+            pipeline.start();
+            intakeThread = new Thread(intake, "intake");
+            intakeThread.start();
+            LOG.info("event=worker_started worker_id={} decoders={} model={} preprocess=\"{}\"", workerId,
+                    pipeline.lanes().size(), model.modelFile().getParent(), preprocess);
         } catch (RuntimeException e) {
             closeResources();
             throw e;
@@ -145,14 +138,32 @@ public final class Worker implements AutoCloseable {
         return metricsServer == null ? -1 : metricsServer.port();
     }
 
-    /** True until the intake stops (after {@link #close()} or a fatal error). */
+    /** True until the intake stops (after {@link #close()}, a fatal write error or a dead agent). */
     public boolean isRunning() {
         return intakeThread.isAlive();
     }
 
-    /** Blocks until the intake stops (after {@link #close()} or a fatal error). */
-    public void awaitStop() throws InterruptedException {
-        intakeThread.join();
+    /** {@code /health}: the intake and every agent thread run. */
+    public boolean healthy() {
+        Thread thread = intakeThread;  // null until the constructor has started it
+        return thread != null && thread.isAlive() && pipeline.alive();
+    }
+
+    /** {@code /ready}: partitions assigned, results can be written, every agent runs. */
+    public boolean ready() {
+        Intake running = intake;
+        return running != null && running.ready();
+    }
+
+    /** The exit code for a worker that stopped on its own ({@link WorkerExit}). */
+    public int exitCode() {
+        Throwable fatal = acks.fatal();
+        return fatal != null && ResultPublisher.refusedForGood(fatal) ? WorkerExit.KAFKA_REFUSED : WorkerExit.FAILED;
+    }
+
+    /** Why the worker stopped on its own, in one line (null while it runs normally). */
+    public String stopReason() {
+        return intake.stopReason();
     }
 
     @Override
@@ -162,12 +173,20 @@ public final class Worker implements AutoCloseable {
         }
         closed = true;
         intake.stop();
-        try {
-            intakeThread.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        // Wait for the intake even when interrupted: closing the pipeline under it would let it hand
+        // jobs to closed lanes. Its own stop is bounded by shutdown.timeout.ms.
+        boolean interrupted = false;
+        while (intakeThread.isAlive()) {
+            try {
+                intakeThread.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
         }
         closeResources();
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
         try {
             Files.deleteIfExists(shmDir);  // the lanes removed their queues; drop the emptied worker directory
         } catch (IOException e) {
@@ -203,14 +222,14 @@ public final class Worker implements AutoCloseable {
         };
     }
 
-    private static Properties consumerProperties(WorkerConfig config, String workerId, int maxPollRecords) {
+    private static Properties consumerProperties(WorkerConfig config, String workerId) {
         Properties props = new Properties();
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.get(WorkerConfig.BOOTSTRAP_SERVERS));
         props.put(ConsumerConfig.GROUP_ID_CONFIG, config.get(WorkerConfig.GROUP_ID));
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, workerId);
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
-        props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, maxPollRecords);
+        props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.maxPollRecords());
         props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         props.putAll(config.kafkaConsumer());

@@ -215,7 +215,7 @@ class WorkerKafkaTest {
         }
         // Idle lanes take turns; balancing on the decoders' (mostly empty) queues sent all to lane 0.
         for (String lane : List.of("0", "1")) {
-            double busy = metrics.lines().filter(l -> l.startsWith("fleet_predictor_busy_seconds_total{lane=\"" + lane + "\"}"))
+            double busy = metrics.lines().filter(l -> l.startsWith("fleet_predictor_busy_seconds_total{predictor=\"" + lane + "\"}"))
                     .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElse(0);
             assertTrue(busy > 0, "predictor " + lane + " never ran:\n" + metrics);
         }

@@ -1,6 +1,7 @@
 package io.inferencefleet.benchmarks.baseline;
 
 import io.inferencefleet.benchmarks.report.Flags;
+import io.inferencefleet.messages.ErrorCode;
 import io.inferencefleet.messages.InferenceRequest;
 import io.inferencefleet.messages.InferenceResult;
 import io.inferencefleet.messages.MessageCodec;
@@ -129,7 +130,7 @@ public final class NaiveWorker {
         MessageCodec.DecodedRequest decoded = codec.decodeRequest(record.value());
         InferenceResult.Source source = new InferenceResult.Source(inputTopic, record.partition(), record.offset());
         if (!decoded.ok()) {
-            return error(decoded.id() == null ? "unknown" : decoded.id(), source, MessageCodec.BAD_REQUEST, decoded.error());
+            return error(decoded.id() == null ? "unknown" : decoded.id(), source, ErrorCode.BAD_REQUEST.code(), decoded.error());
         }
         InferenceRequest request = decoded.request();
         byte[] bytes;

@@ -6,6 +6,7 @@ import ai.djl.modality.cv.Image;
 import ai.djl.modality.cv.ImageFactory;
 import ai.djl.repository.zoo.ZooModel;
 import ai.djl.translate.TranslateException;
+import io.inferencefleet.messages.ErrorCode;
 import io.inferencefleet.messages.InferenceRequest;
 import io.inferencefleet.messages.InferenceResult;
 import io.inferencefleet.messages.InferenceResult.ErrorInfo;
@@ -37,7 +38,7 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
  * {@code Clone()} of the model's predictor, sharing the weights).
  */
 final class RequestHandler implements AutoCloseable {
-    static final String BAD_REQUEST = MessageCodec.BAD_REQUEST;
+    static final String BAD_REQUEST = ErrorCode.BAD_REQUEST.code();
     static final String FORBIDDEN_URI = "forbidden_uri";
     static final String NOT_FOUND = "not_found";
     static final String TOO_LARGE = "too_large";

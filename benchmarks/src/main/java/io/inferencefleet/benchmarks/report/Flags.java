@@ -1,11 +1,15 @@
 package io.inferencefleet.benchmarks.report;
 
+import io.inferencefleet.worker.config.KeyValueArgs;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** {@code --name=value} arguments of the benchmark programs; unknown or missing names are errors that name them. */
+/**
+ * {@code --name=value} arguments of the benchmark programs, parsed by the project's one parser
+ * ({@link KeyValueArgs}); unknown or missing names are errors that name them.
+ */
 public final class Flags {
     private final Map<String, String> values;
 
@@ -19,22 +23,13 @@ public final class Flags {
      */
     public static Flags parse(String[] args, List<String> required, Map<String, String> optional) {
         Map<String, String> values = new LinkedHashMap<>(optional);
-        java.util.Set<String> given = new java.util.HashSet<>();
-        for (String arg : args) {
-            int eq = arg.indexOf('=');
-            if (!arg.startsWith("--") || eq < 3) {
-                throw new IllegalArgumentException("Invalid argument '" + arg + "': expected --name=value");
-            }
-            String name = arg.substring(2, eq);
+        KeyValueArgs.parse(List.of(args)).forEach((name, value) -> {
             if (!required.contains(name) && !optional.containsKey(name)) {
                 throw new IllegalArgumentException("Unknown flag --" + name + "; known: " + String.join(", ", required) + ", "
                         + String.join(", ", optional.keySet()));
             }
-            if (!given.add(name)) {
-                throw new IllegalArgumentException("Flag --" + name + " given twice");
-            }
-            values.put(name, arg.substring(eq + 1).trim());
-        }
+            values.put(name, value.trim());
+        });
         for (String name : required) {
             if (values.get(name) == null || values.get(name).isBlank()) {
                 throw new IllegalArgumentException("Missing flag --" + name + "=...");

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.inferencefleet.messages.ErrorCode;
 import io.inferencefleet.messages.InferenceRequest;
 import io.inferencefleet.messages.InferenceResult;
 import io.inferencefleet.messages.InferenceResult.Status;
@@ -143,7 +144,7 @@ class DjlWorkerTest {
             assertEquals(code, result.error().code(), result.toString());
         });
         InferenceResult garbage = byId.values().stream().filter(r -> r.id().startsWith("unknown@")).findFirst().orElseThrow();
-        assertEquals(MessageCodec.BAD_REQUEST, garbage.error().code());
+        assertEquals(ErrorCode.BAD_REQUEST.code(), garbage.error().code());
 
         Map<String, int[]> ours = ourTopFive(model, photos);
         int agree = 0;

@@ -4,6 +4,7 @@ import io.inferencefleet.ops.fleet.FleetState;
 import io.inferencefleet.ops.fleet.RestartPolicy;
 import io.inferencefleet.ops.fleet.Supervisor;
 import io.inferencefleet.ops.fleet.WorkerPlan;
+import io.inferencefleet.worker.config.KeyValueArgs;
 import io.inferencefleet.worker.config.WorkerConfig;
 import io.inferencefleet.worker.numa.NumaTopology;
 import java.io.PrintWriter;
@@ -64,25 +65,20 @@ final class UpCommand implements Callable<Integer> {
             err.println("fleet up: Invalid value " + perNode + " for --per-node: must be >= 1");
             return 2;
         }
-        Map<String, String> flags = new LinkedHashMap<>();
-        for (String arg : args) {
-            int eq = arg.indexOf('=');
-            if (!arg.startsWith("--") || eq < 0) {
-                err.println("fleet up: expected --key=value, got '" + arg + "' (see fleet up --help, fleet worker --help)");
-                return 2;
-            }
-            flags.put(arg.substring(2, eq), arg.substring(eq + 1));
-        }
-        NumaTopology topology = flags.containsKey("numa.topology") ? NumaTopology.parse(flags.get("numa.topology"))
-                : NumaTopology.detect();
-        // Validate once here, as the first worker will: a bad key fails now, not N times in the logs.
-        Map<String, String> probe = new LinkedHashMap<>(flags);
-        probe.remove("config");
-        probe.put("numa.node", Integer.toString(topology.nodes().keySet().iterator().next()));
+        Map<String, String> flags;
         WorkerConfig config;
+        Path configFile;
         try {
-            config = WorkerConfig.resolve(flags.containsKey("config") ? Path.of(flags.get("config")) : null,
-                    System.getenv(), probe);
+            flags = KeyValueArgs.parse(args);
+            configFile = flags.containsKey("config") ? Path.of(flags.get("config")).toAbsolutePath() : null;
+            // Concluded once here as every worker will (file, environment, flags): a bad key fails now, not N
+            // times in the logs, and the workers' ids, ports and shm directories come from this one config.
+            Map<String, String> probe = new LinkedHashMap<>(flags);
+            probe.remove("config");
+            NumaTopology topology = flags.containsKey("numa.topology") ? NumaTopology.parse(flags.get("numa.topology"))
+                    : NumaTopology.detect();
+            probe.put("numa.node", Integer.toString(topology.nodes().keySet().iterator().next()));
+            config = WorkerConfig.resolve(configFile, System.getenv(), probe);
         } catch (IllegalArgumentException e) {
             err.println("fleet up: " + e.getMessage());
             return 2;
@@ -97,7 +93,8 @@ final class UpCommand implements Callable<Integer> {
         }
         Path taskset = noTaskset ? null : WorkerPlan.onPath("taskset");
         String host = hostName();
-        List<WorkerPlan.Planned> plan = WorkerPlan.plan(topology, perNode, host, flags,
+        WorkerPlan.writeArgsFile(runDir.toAbsolutePath(), WorkerPlan.passThrough(flags));
+        List<WorkerPlan.Planned> plan = WorkerPlan.plan(config, configFile, perNode, host,
                 Path.of(System.getProperty("java.home"), "bin", "java"), jvmOptions(), System.getProperty("java.class.path"),
                 taskset, runDir.toAbsolutePath());
         String startedAt = Instant.now().toString();
@@ -105,7 +102,7 @@ final class UpCommand implements Callable<Integer> {
         plan.forEach(p -> byId.put(p.id(), p));
 
         out.printf("up       %d workers (%d per node on nodes %s)%s; run directory %s%n", plan.size(), perNode,
-                topology, taskset == null ? ", without taskset" : "", runDir.toAbsolutePath());
+                config.topology(), taskset == null ? ", without taskset" : "", runDir.toAbsolutePath());
         for (WorkerPlan.Planned p : plan) {
             out.printf("worker   %-28s node %d  cpus %-8s metrics :%d  log %s%n", p.id(), p.node(), p.cpus(),
                     p.metricsPort(), p.log());

@@ -29,21 +29,21 @@ class SupervisorTest {
 
     @Test
     void restartsAChildThatDiesWithGrowingBackoffThenGivesUpAtTheLimit() throws Exception {
-        Supervisor supervisor = new Supervisor(List.of(child("crashy", "echo started; exit 3")), FAST, events::add);
+        Supervisor supervisor = new Supervisor(List.of(child("crashy", "echo started; exit 1")), FAST, events::add);
         supervisor.start();
         assertTrue(supervisor.awaitTermination(Duration.ofSeconds(10)), "gave up: " + events);
 
         Supervisor.SlotStatus status = supervisor.status().get(0);
         assertEquals(Supervisor.State.GAVE_UP, status.state());
         assertEquals(3, status.restarts());
-        assertEquals(3, status.lastExitCode());
+        assertEquals(1, status.lastExitCode());
         assertEquals(4, count("event=worker_started id=crashy"), events.toString());
         assertEquals(4, count("event=worker_exited id=crashy") - count("exit_code=-1"), events.toString());
-        assertTrue(events.stream().filter(e -> e.startsWith("event=worker_exited")).allMatch(e -> e.contains("exit_code=3")));
+        assertTrue(events.stream().filter(e -> e.startsWith("event=worker_exited")).allMatch(e -> e.contains("exit_code=1")));
         List<String> backoffs = events.stream().filter(e -> e.startsWith("event=worker_restarting"))
                 .map(e -> e.replaceAll(".*backoff_ms=(\\d+).*", "$1")).toList();
         assertEquals(List.of("50", "100", "200"), backoffs, "doubling backoff: " + events);
-        assertTrue(events.get(events.size() - 1).matches("event=worker_gave_up id=crashy exit_code=3 reason=restart_limit.*"),
+        assertTrue(events.get(events.size() - 1).matches("event=worker_gave_up id=crashy exit_code=1 reason=restart_limit.*"),
                 events.toString());
         assertEquals(4, java.nio.file.Files.readAllLines(temp.resolve("crashy.log")).stream()
                 .filter("started"::equals).count(), "every run's output appended to the log");
@@ -120,5 +120,17 @@ class SupervisorTest {
             assertTrue(System.nanoTime() < deadline, "timed out waiting for: " + what);
             Thread.sleep(20);
         }
+    }
+
+    @Test
+    void aWorkerThatKafkaRefusedIsGivenUpAtOnceNotRestartedInALoop() throws Exception {
+        Supervisor supervisor = new Supervisor(List.of(child("refused", "exit " + Supervisor.EXIT_KAFKA_REFUSED)), FAST,
+                events::add);
+        supervisor.start();
+        assertTrue(supervisor.awaitTermination(Duration.ofSeconds(10)), "gave up: " + events);
+        Supervisor.SlotStatus status = supervisor.status().get(0);
+        assertEquals(Supervisor.State.GAVE_UP, status.state());
+        assertEquals(0, status.restarts());
+        assertTrue(events.stream().anyMatch(e -> e.contains("kafka_refused")), events.toString());
     }
 }

@@ -174,10 +174,6 @@ final class ChronicleTensorWriter implements TensorWriter {
         return currentCycle;
     }
 
-    long tensorsCommitted() {
-        return tensorsWritten.get();
-    }
-
     void close() {
         closed = true;
     }

@@ -5,7 +5,12 @@ import java.io.Reader;
 import java.net.InetAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import io.inferencefleet.shm.TensorQueueConfig;
+import io.inferencefleet.worker.fetch.FetchConfig;
+import io.inferencefleet.worker.numa.NumaTopology;
+import io.inferencefleet.worker.preprocess.PreprocessConfig;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -20,7 +25,10 @@ import java.util.stream.Collectors;
  * {@code --key=value} flags; validated as a whole at start-up. Unknown keys in the file or flags are
  * errors (a typo must not silently fall back to a default), except {@code kafka.*}, {@code
  * kafka.consumer.*} and {@code kafka.producer.*}, which are passed to the Kafka clients (security
- * settings, timeouts) and validated by them.
+ * settings, timeouts) and validated by them, except the few that would break the delivery guarantee
+ * ({@link KafkaOverrides}). Every derived value (worker id, shm directory, thread plan, pinned CPUs,
+ * fetch limits, ...) is concluded once in {@link #resolve} and read from here afterwards, as Aeron's
+ * {@code Context.conclude()} does: immutable, validated once, each default defined once.
  */
 public final class WorkerConfig {
     public static final ConfigKey<String> BOOTSTRAP_SERVERS = ConfigKey.string("bootstrap.servers", "localhost:9092",
@@ -56,12 +64,15 @@ public final class WorkerConfig {
             "Comma-separated directories that file:// URIs may read from (default: none).");
     public static final ConfigKey<String> ALLOWED_HOSTS = ConfigKey.optional("fetch.allowed.hosts",
             "Comma-separated host[:port] that http(s):// URIs may fetch from (default: none).");
-    public static final ConfigKey<Long> MAX_IMAGE_BYTES = ConfigKey.longInteger("fetch.max.image.bytes", 20L << 20,
-            1, 1L << 31, "Largest encoded image accepted.");
-    public static final ConfigKey<Integer> FETCH_TIMEOUT_MS = ConfigKey.integer("fetch.timeout.ms", 5_000, 1, 600_000,
-            "Timeout of one http(s) fetch.");
+    public static final ConfigKey<Integer> MAX_IMAGE_BYTES = ConfigKey.integer("fetch.max.image.bytes",
+            FetchConfig.DEFAULT_MAX_IMAGE_BYTES, 1, FetchConfig.MAX_MAX_IMAGE_BYTES, "Largest encoded image accepted.");
+    public static final ConfigKey<Integer> FETCH_TIMEOUT_MS = ConfigKey.integer("fetch.timeout.ms",
+            (int) FetchConfig.DEFAULT_READ_TIMEOUT_MS, 1, 600_000, "Time allowed to fetch one image, whole.");
+    public static final ConfigKey<Long> MAX_IMAGE_PIXELS = ConfigKey.longInteger("image.max.pixels",
+            PreprocessConfig.DEFAULT_MAX_PIXELS, 1, 1L << 40, "Largest image accepted, in pixels (from its header,"
+            + " before decoding).");
     public static final ConfigKey<String> SHM_DIR = ConfigKey.optional("shm.dir",
-            "Directory of the tensor queues (default: /dev/shm/inference-fleet/<worker.id>).");
+            "Directory of the tensor queues (default: " + TensorQueueConfig.DEFAULT_ROOT + "/<worker.id>).");
     public static final ConfigKey<String> WORKER_ID = ConfigKey.optional("worker.id",
             "Name of this worker in results and logs (default: <host>-<pid>).");
     public static final ConfigKey<Integer> SHUTDOWN_TIMEOUT_MS = ConfigKey.integer("shutdown.timeout.ms", 30_000,
@@ -81,8 +92,10 @@ public final class WorkerConfig {
             "Address the metrics server listens on.");
 
     static final List<ConfigKey<?>> KEYS = List.of(BOOTSTRAP_SERVERS, INPUT_TOPIC, RESULTS_TOPIC, GROUP_ID, DEAD_LETTER,
-            MODEL_DIR, PREDICTOR_THREADS, DECODER_THREADS, MATH_THREADS, PREDICTOR_PINNING, WORKERS_PER_NODE, MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS,
-            MAX_IMAGE_BYTES, FETCH_TIMEOUT_MS, SHM_DIR, WORKER_ID, SHUTDOWN_TIMEOUT_MS, NUMA_NODE, NUMA_PIN, NUMA_TOPOLOGY, METRICS_PORT, METRICS_HOST);
+            MODEL_DIR, PREDICTOR_THREADS, DECODER_THREADS, MATH_THREADS, PREDICTOR_PINNING, WORKERS_PER_NODE,
+            MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS, MAX_IMAGE_BYTES, FETCH_TIMEOUT_MS,
+            MAX_IMAGE_PIXELS, SHM_DIR, WORKER_ID, SHUTDOWN_TIMEOUT_MS, NUMA_NODE, NUMA_PIN, NUMA_TOPOLOGY, METRICS_PORT,
+            METRICS_HOST);
 
     /** Keys with these prefixes go to the Kafka clients unchanged (security settings, timeouts, ...). */
     static final String KAFKA_BOTH = "kafka.";
@@ -92,15 +105,40 @@ public final class WorkerConfig {
     private final Map<String, Object> values;
     private final Map<String, String> origins;
     private final Map<String, String> kafka;
+    // Concluded once, from the values above: nothing below is computed again after resolve().
+    private final String workerId;
+    private final Path shmDir;
+    private final NumaTopology topology;
+    private final BitSet pinnedCpus;
+    private final ThreadPlan threadPlan;
+    private final FetchConfig fetch;
+    private final int maxPollRecords;
 
     private WorkerConfig(Map<String, Object> values, Map<String, String> origins, Map<String, String> kafka) {
         this.values = Collections.unmodifiableMap(values);
         this.origins = Collections.unmodifiableMap(origins);
         this.kafka = Collections.unmodifiableMap(kafka);
+        KafkaOverrides.check(this.kafka);
+        if (get(RESUME_IN_FLIGHT) >= get(MAX_IN_FLIGHT)) {
+            throw new IllegalArgumentException("Invalid value " + get(RESUME_IN_FLIGHT) + " for resume.in.flight: must be"
+                    + " below max.in.flight (" + get(MAX_IN_FLIGHT) + ")");
+        }
+        this.workerId = get(WORKER_ID).isBlank() ? hostName() + "-" + ProcessHandle.current().pid() : get(WORKER_ID);
+        this.shmDir = get(SHM_DIR).isBlank() ? TensorQueueConfig.DEFAULT_ROOT.resolve(workerId) : Path.of(get(SHM_DIR));
+        this.topology = get(NUMA_TOPOLOGY).isBlank() ? NumaTopology.detect() : NumaTopology.parse(get(NUMA_TOPOLOGY));
+        this.pinnedCpus = !get(NUMA_PIN) || get(NUMA_NODE) < 0 ? null : topology.cpus(get(NUMA_NODE));
+        this.threadPlan = concludeThreadPlan();
+        if (threadPlan.pinning() == ThreadPlan.Pinning.CPU && pinnedCpus == null) {
+            throw new IllegalArgumentException("Invalid value cpu for predictor.pinning: needs numa.pin=true and a single"
+                    + " numa.node (got numa.pin=" + get(NUMA_PIN) + ", numa.node=" + get(NUMA_NODE) + ")");
+        }
+        this.fetch = concludeFetch();
+        // Small polls (a quarter of the bound) let intake pause before the bound, not after it.
+        this.maxPollRecords = Math.max(1, get(MAX_IN_FLIGHT) / 4);
     }
 
     /**
-     * Resolves every key.
+     * Resolves every key and concludes every derived value, validating once.
      *
      * @param file optional properties file (null for none)
      * @param env the environment (normally {@code System.getenv()})
@@ -152,9 +190,7 @@ public final class WorkerConfig {
         for (ConfigKey<?> key : KEYS) {
             values.put(key.name(), key.parse(raw.get(key.name()), origins.get(key.name())));
         }
-        WorkerConfig config = new WorkerConfig(values, origins, kafka);
-        config.checkTogether();
-        return config;
+        return new WorkerConfig(values, origins, kafka);
     }
 
     @SuppressWarnings("unchecked")
@@ -162,18 +198,9 @@ public final class WorkerConfig {
         return (T) values.get(key.name());
     }
 
+    /** {@code worker.id}, or {@code <host>-<pid>} when not set. */
     public String workerId() {
-        String id = get(WORKER_ID);
-        if (!id.isBlank()) {
-            return id;
-        }
-        String host;
-        try {
-            host = InetAddress.getLocalHost().getHostName();
-        } catch (IOException e) {
-            host = "localhost";
-        }
-        return host + "-" + ProcessHandle.current().pid();
+        return workerId;
     }
 
     /**
@@ -182,50 +209,37 @@ public final class WorkerConfig {
      * {@code workers.per.node}), {@code decoder.threads=0} resolved to one per predictor.
      */
     public ThreadPlan threadPlan() {
-        java.util.BitSet cpus = pinnedCpus();
-        int available = cpus != null ? cpus.cardinality() : Runtime.getRuntime().availableProcessors();
-        ThreadPlan auto = ThreadPlan.recommended(Math.max(1, available / get(WORKERS_PER_NODE)));
-        int predictors = get(PREDICTOR_THREADS) == ConfigKey.AUTO ? auto.predictors() : get(PREDICTOR_THREADS);
-        int math = get(MATH_THREADS) == ConfigKey.AUTO ? auto.mathThreads() : get(MATH_THREADS);
-        int decoders = get(DECODER_THREADS) == 0 ? predictors : get(DECODER_THREADS);
-        if (decoders < predictors) {
-            throw new IllegalArgumentException("Invalid value " + decoders + " for decoder.threads: must be 0 or at least"
-                    + " predictor.threads (" + predictors + (get(PREDICTOR_THREADS) == ConfigKey.AUTO ? ", auto" : "") + ")");
-        }
-        return new ThreadPlan(predictors, math, decoders, ThreadPlan.Pinning.parse(get(PREDICTOR_PINNING)));
+        return threadPlan;
     }
 
-    /** {@code decoder.threads}, with 0 resolved to one per predictor thread. */
-    public int decoderThreads() {
-        return threadPlan().decoders();
+    /** Whether {@code predictor.threads} or {@code math.threads} was left to {@code auto}. */
+    public boolean autoThreads() {
+        return get(PREDICTOR_THREADS) == ConfigKey.AUTO || get(MATH_THREADS) == ConfigKey.AUTO;
     }
 
+    /** {@code shm.dir}, or {@code /dev/shm/inference-fleet/<worker id>} when not set. */
     public Path shmDir() {
-        String dir = get(SHM_DIR);
-        return dir.isBlank() ? Path.of("/dev/shm/inference-fleet", workerId()) : Path.of(dir);
+        return shmDir;
     }
 
-    /** The node's CPUs when pinning is on (and one node is served), else null. */
-    public java.util.BitSet pinnedCpus() {
-        if (!get(NUMA_PIN) || get(NUMA_NODE) < 0) {
-            return null;
-        }
-        return topology().cpus(get(NUMA_NODE));
+    /** The node's CPUs when pinning is on (and one node is served), else null. A copy: the caller may change it. */
+    public BitSet pinnedCpus() {
+        return pinnedCpus == null ? null : (BitSet) pinnedCpus.clone();
     }
 
-    /** The NUMA topology: {@code numa.topology} when given, else read from /sys. */
-    public io.inferencefleet.worker.numa.NumaTopology topology() {
-        return get(NUMA_TOPOLOGY).isBlank()
-                ? io.inferencefleet.worker.numa.NumaTopology.detect()
-                : io.inferencefleet.worker.numa.NumaTopology.parse(get(NUMA_TOPOLOGY));
+    /** The NUMA topology: {@code numa.topology} when given, else read from /sys (once). */
+    public NumaTopology topology() {
+        return topology;
     }
 
-    public List<Path> fileRoots() {
-        return split(get(FILE_ROOTS)).stream().map(Path::of).collect(Collectors.toList());
+    /** Where images may come from and how much of them is read ({@code fetch.*}). */
+    public FetchConfig fetch() {
+        return fetch;
     }
 
-    public List<String> allowedHosts() {
-        return split(get(ALLOWED_HOSTS));
+    /** {@code max.poll.records} of the consumer: a quarter of {@code max.in.flight}. */
+    public int maxPollRecords() {
+        return maxPollRecords;
     }
 
     /** Settings for the Kafka consumer: {@code kafka.X} and {@code kafka.consumer.X} as {@code X}. */
@@ -254,15 +268,43 @@ public final class WorkerConfig {
         return get(INPUT_TOPIC) + ".DLT";
     }
 
-    /** One line per key, "name = value (origin)", for the start-up log. */
+    /**
+     * What differs between the workers that share a configuration ({@code numa.node=-1} in one JVM,
+     * or {@code fleet up}'s JVMs): worker {@code ordinal} (0, 1, ...) is named {@code id}, listens on
+     * {@code metrics.port + ordinal} (0 and -1 stay as they are: a free port, no server), and keeps
+     * its queues in {@code <shm.dir>/<id>} when {@code shm.dir} is set (its default already holds the
+     * id). The one place both derive these from.
+     */
+    public Slot slot(String id, int ordinal) {
+        int port = get(METRICS_PORT);
+        return new Slot(id, port > 0 ? port + ordinal : port, get(SHM_DIR).isBlank() ? null : Path.of(get(SHM_DIR), id));
+    }
+
+    /** One worker's own settings among several sharing a configuration; see {@link #slot}. */
+    public record Slot(String workerId, int metricsPort, Path shmDir) {
+        /** The settings as {@code key=value} flags, which take precedence over file and environment. */
+        public Map<String, String> flags() {
+            Map<String, String> flags = new LinkedHashMap<>();
+            flags.put(WORKER_ID.name(), workerId);
+            flags.put(METRICS_PORT.name(), Integer.toString(metricsPort));
+            if (shmDir != null) {
+                flags.put(SHM_DIR.name(), shmDir.toString());
+            }
+            return flags;
+        }
+    }
+
+    /** One line per key, "name = value (origin)", for the start-up log; secrets are masked. */
     public String describe() {
         StringBuilder sb = new StringBuilder();
         for (ConfigKey<?> key : KEYS) {
             sb.append(key.name()).append(" = ").append(values.get(key.name()))
                     .append("  (").append(origins.get(key.name())).append(")\n");
         }
-        kafka.forEach((k, v) -> sb.append(k).append(" = ")
-                .append(k.contains("password") || k.contains("jaas") || k.contains("secret") ? "[hidden]" : v).append('\n'));
+        kafka.forEach((k, v) -> sb.append(k).append(" = ").append(Secrets.mask(k, v)).append('\n'));
+        sb.append("(concluded) worker id = ").append(workerId).append(", shm dir = ").append(shmDir)
+                .append(", threads = ").append(threadPlan).append(", pinned cpus = ").append(pinnedCpus)
+                .append(", max.poll.records = ").append(maxPollRecords).append('\n');
         return sb.toString();
     }
 
@@ -272,21 +314,43 @@ public final class WorkerConfig {
                 k.defaultValue().isEmpty() ? "derived" : k.defaultValue(), k.envName())).collect(Collectors.joining("\n"));
     }
 
-    private void checkTogether() {
-        if (get(RESUME_IN_FLIGHT) >= get(MAX_IN_FLIGHT)) {
-            throw new IllegalArgumentException("Invalid value " + get(RESUME_IN_FLIGHT) + " for resume.in.flight: must be"
-                    + " below max.in.flight (" + get(MAX_IN_FLIGHT) + ")");
+    private ThreadPlan concludeThreadPlan() {
+        int available = pinnedCpus != null ? pinnedCpus.cardinality() : Runtime.getRuntime().availableProcessors();
+        ThreadPlan auto = ThreadPlan.recommended(Math.max(1, available / get(WORKERS_PER_NODE)));
+        int predictors = get(PREDICTOR_THREADS) == ConfigKey.AUTO ? auto.predictors() : get(PREDICTOR_THREADS);
+        int math = get(MATH_THREADS) == ConfigKey.AUTO ? auto.mathThreads() : get(MATH_THREADS);
+        int decoders = get(DECODER_THREADS) == 0 ? predictors : get(DECODER_THREADS);
+        if (decoders < predictors) {
+            // The one check of "decoders >= predictors" that names the keys: every predictor reads its own decoders' queues.
+            throw new IllegalArgumentException("Invalid value " + decoders + " for decoder.threads: must be 0 or at least"
+                    + " predictor.threads (" + predictors + (get(PREDICTOR_THREADS) == ConfigKey.AUTO ? ", auto" : "") + ")");
         }
-        pinnedCpus();  // validates numa.node against the topology
-        threadPlan();  // validates decoder.threads against the (resolved) predictor.threads
-        if (get(PREDICTOR_PINNING).equals("cpu") && pinnedCpus() == null) {
-            throw new IllegalArgumentException("Invalid value cpu for predictor.pinning: needs numa.pin=true and a single"
-                    + " numa.node (got numa.pin=" + get(NUMA_PIN) + ", numa.node=" + get(NUMA_NODE) + ")");
-        }
-        for (Path root : fileRoots()) {
+        return new ThreadPlan(predictors, math, decoders, ThreadPlan.Pinning.parse(get(PREDICTOR_PINNING)));
+    }
+
+    private FetchConfig concludeFetch() {
+        List<Path> roots = split(get(FILE_ROOTS)).stream().map(Path::of).collect(Collectors.toList());
+        for (Path root : roots) {
             if (!Files.isDirectory(root)) {
                 throw new IllegalArgumentException("Invalid value " + root + " in fetch.file.roots: not a directory");
             }
+        }
+        try {
+            return FetchConfig.defaults()
+                    .withFileRoots(roots)
+                    .withAllowedHosts(split(get(ALLOWED_HOSTS)))
+                    .withReadTimeoutMs(get(FETCH_TIMEOUT_MS))
+                    .withMaxImageBytes(get(MAX_IMAGE_BYTES));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("Invalid fetch.* setting: " + e.getMessage(), e);
+        }
+    }
+
+    private static String hostName() {
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (IOException e) {
+            return "localhost";
         }
     }
 

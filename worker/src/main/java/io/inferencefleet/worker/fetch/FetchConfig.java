@@ -34,7 +34,7 @@ import java.util.regex.Pattern;
  */
 public final class FetchConfig {
     public static final long DEFAULT_CONNECT_TIMEOUT_MS = 2_000;
-    public static final long DEFAULT_READ_TIMEOUT_MS = 10_000;
+    public static final long DEFAULT_READ_TIMEOUT_MS = 5_000;
     /** 20 MiB: above any sane photo for a classifier, small enough that a few in flight do not hurt. */
     public static final int DEFAULT_MAX_IMAGE_BYTES = 20 << 20;
     /** We read one byte past the limit to detect "too large", and Java arrays stop a little short of 2^31. */
@@ -65,7 +65,7 @@ public final class FetchConfig {
         this.maxImageBytes = maxImageBytes;
     }
 
-    /** No file roots, no hosts (everything refused), 2 s connect, 10 s per request, 20 MiB. */
+    /** No file roots, no hosts (everything refused), 2 s connect, 5 s per request, 20 MiB. */
     public static FetchConfig defaults() {
         return new FetchConfig(List.of(), List.of(), Set.of(), DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS,
                 DEFAULT_MAX_IMAGE_BYTES);

@@ -1,20 +1,20 @@
 package io.inferencefleet.worker.intake;
 
+import io.inferencefleet.messages.ErrorCode;
 import io.inferencefleet.messages.MessageCodec;
-import io.inferencefleet.worker.lane.Job;
+import io.inferencefleet.worker.job.Acknowledgements;
+import io.inferencefleet.worker.job.Answers;
+import io.inferencefleet.worker.job.Job;
 import io.inferencefleet.worker.lane.DecoderLane;
 import io.inferencefleet.worker.metrics.WorkerMetrics;
-import io.inferencefleet.worker.publish.ResultFactory;
-import io.inferencefleet.worker.publish.ResultPublisher;
 import java.time.Duration;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Queue;
 import java.util.Set;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -29,26 +29,35 @@ import org.slf4j.LoggerFactory;
  * least-busy lane, pauses partitions while too many requests are in flight, and commits each
  * partition up to the last record whose result the broker acknowledged. On revocation and on stop it
  * waits (bounded) for in-flight results, commits, and lets go.
+ *
+ * <p>Each polled record gets exactly one job: a record polled again while its earlier job is still
+ * in the pipeline (a partition revoked with a timed-out drain, then assigned back) is not given a
+ * second one; the earlier job's acknowledgement counts for it.
  */
 public final class Intake implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(Intake.class);
     private static final Duration POLL = Duration.ofMillis(50);
 
+    /** Longest a single commitSync or the consumer's close may take, within the shutdown budget. */
+    private static final long MAX_COMMIT_MS = 10_000;
+
     private final Consumer<byte[], byte[]> consumer;
     private final String inputTopic;
     private final List<DecoderLane> lanes;
-    private final ResultFactory results;
+    private final Answers answers;
+    private final Acknowledgements acks;
+    private final BooleanSupplier pipelineAlive;
     private final MessageCodec codec = new MessageCodec();
     private final int maxInFlight;
     private final int resumeInFlight;
     private final int maxPollRecords;
     private final long drainTimeoutMs;
     private final OffsetTracker tracker = new OffsetTracker();
-    private final Queue<Job> done = new ConcurrentLinkedQueue<>();
-    private final AtomicReference<Exception> fatal = new AtomicReference<>();
+    /** Jobs accepted and not yet acknowledged, by registry key: a record polled again joins its job. */
+    private final Map<Long, Job> live = new HashMap<>();
     private final WorkerMetrics metrics;
-    private ResultPublisher publisher;
     private volatile boolean running = true;
+    private volatile String stopReason;
     private volatile int assigned;
     private long lagCheckedNs;
     private double lag = Double.NaN;
@@ -56,12 +65,19 @@ public final class Intake implements Runnable {
     private long accepted;
     private int nextLane;
 
-    public Intake(Consumer<byte[], byte[]> consumer, String inputTopic, List<DecoderLane> lanes, ResultFactory results,
-                  int maxInFlight, int resumeInFlight, int maxPollRecords, long drainTimeoutMs, WorkerMetrics metrics) {
+    /**
+     * @param pipelineAlive false once a decoder or predictor thread has died: the intake then stops
+     * @param drainTimeoutMs {@code shutdown.timeout.ms}: bounds a revocation's drain, and a stop in total
+     */
+    public Intake(Consumer<byte[], byte[]> consumer, String inputTopic, List<DecoderLane> lanes, Answers answers,
+                  Acknowledgements acks, BooleanSupplier pipelineAlive, int maxInFlight, int resumeInFlight,
+                  int maxPollRecords, long drainTimeoutMs, WorkerMetrics metrics) {
         this.consumer = consumer;
         this.inputTopic = inputTopic;
-        this.lanes = lanes;
-        this.results = results;
+        this.lanes = List.copyOf(lanes);
+        this.answers = answers;
+        this.acks = acks;
+        this.pipelineAlive = pipelineAlive;
         this.maxInFlight = maxInFlight;
         this.resumeInFlight = resumeInFlight;
         this.maxPollRecords = maxPollRecords;
@@ -69,24 +85,14 @@ public final class Intake implements Runnable {
         this.metrics = metrics;
     }
 
-    /** Ready: partitions assigned and results can be written. */
+    /** Ready: partitions assigned, results can be written and every agent runs. */
     public boolean ready() {
-        return running && assigned > 0 && fatal.get() == null;
+        return running && assigned > 0 && acks.fatal() == null && pipelineAlive.getAsBoolean();
     }
 
-    /** Set once, before {@link #run()}; the publisher reports back through {@link #onDone} and {@link #onFatal}. */
-    public void publisher(ResultPublisher publisher) {
-        this.publisher = publisher;
-    }
-
-    /** Called by producer threads when every record written for a job is acknowledged. */
-    public void onDone(Job job) {
-        done.offer(job);
-    }
-
-    /** Called by producer threads when a result could not be written: stop without committing past it. */
-    public void onFatal(Exception e) {
-        fatal.compareAndSet(null, e);
+    /** Why the intake stopped on its own (null while running, or after {@link #stop()}). */
+    public String stopReason() {
+        return stopReason;
     }
 
     /** Asks the loop to stop; {@link #run()} then drains, commits and closes the consumer. */
@@ -97,9 +103,10 @@ public final class Intake implements Runnable {
 
     @Override
     public void run() {
+        long stopDeadlineMs = Long.MAX_VALUE;
         try {
             consumer.subscribe(List.of(inputTopic), new Rebalance());
-            while (running && fatal.get() == null) {
+            while (running && acks.fatal() == null && pipelineAlive.getAsBoolean()) {
                 try {
                     for (ConsumerRecord<byte[], byte[]> record : consumer.poll(POLL)) {
                         accept(record);
@@ -109,12 +116,21 @@ public final class Intake implements Runnable {
                 }
                 settle();
             }
-            if (fatal.get() != null) {
-                LOG.error("event=intake_stopping reason=result_write_failed error=\"{}\"", fatal.get().toString());
+            // One budget for the whole stop (drain, final commit, leaving the group): a supervisor
+            // waits shutdown.timeout.ms (plus a margin) before it kills the worker.
+            stopDeadlineMs = System.currentTimeMillis() + drainTimeoutMs;
+            if (acks.fatal() != null) {
+                stopReason = "result_write_failed: " + acks.fatal();
+                LOG.error("event=intake_stopping reason=result_write_failed error=\"{}\"", acks.fatal().toString());
+            } else if (running) {
+                stopReason = "agent_died";
+                LOG.error("event=intake_stopping reason=agent_died effect=\"draining, then exit so that a supervisor"
+                        + " restarts the worker\"");
             }
-            drain(null);
+            drain(null, stopDeadlineMs);
         } finally {
-            consumer.close(Duration.ofSeconds(10));
+            long closeMs = Math.max(0, Math.min(MAX_COMMIT_MS, stopDeadlineMs - System.currentTimeMillis()));
+            consumer.close(Duration.ofMillis(closeMs));
             LOG.info("event=intake_stopped accepted={} in_flight_abandoned={}", accepted, tracker.inFlight());
         }
     }
@@ -123,11 +139,18 @@ public final class Intake implements Runnable {
         TopicPartition partition = new TopicPartition(record.topic(), record.partition());
         tracker.accepted(partition, record.offset());
         accepted++;
+        long key = Job.registryKey(record.partition(), record.offset());
+        if (live.containsKey(key)) {
+            LOG.info("event=record_rejoined partition={} offset={} effect=\"answered by its earlier job\"", partition,
+                    record.offset());
+            return;
+        }
         MessageCodec.DecodedRequest decoded = codec.decodeRequest(record.value());
         Job job = new Job(partition, record.offset(), record.key(), record.value(), record.headers(),
                 decoded.request(), System.nanoTime());
+        live.put(key, job);
         if (!decoded.ok()) {
-            publisher.publish(job, results.error(job, MessageCodec.BAD_REQUEST, decoded.error()));
+            answers.error(job, ErrorCode.BAD_REQUEST, decoded.error());
             return;
         }
         // The lane with the fewest unanswered jobs; ties rotate so that idle predictors share the load.
@@ -141,19 +164,28 @@ public final class Intake implements Runnable {
         nextLane = (lane.index() + 1) % lanes.size();
         if (!lane.offer(job)) {
             // Unreachable: each lane holds max.in.flight jobs and in-flight requests never exceed it.
-            publisher.publish(job, results.error(job, "overloaded", "no lane could take the request"));
+            answers.error(job, ErrorCode.INTERNAL_ERROR, "no lane could take the request");
+        }
+    }
+
+    /** Acknowledged jobs → committable offsets. */
+    private void takeAcknowledged() {
+        for (Job job; (job = acks.poll()) != null; ) {
+            live.remove(Job.registryKey(job.partition().partition(), job.offset()), job);
+            tracker.acknowledged(job.partition(), job.offset());
         }
     }
 
     /** Acknowledgements → commits; in-flight bound → pause/resume. */
     private void settle() {
-        for (Job job; (job = done.poll()) != null; ) {
-            tracker.acknowledged(job.partition(), job.offset());
-        }
+        takeAcknowledged();
         Map<TopicPartition, OffsetAndMetadata> commits = tracker.takeCommittable();
         if (!commits.isEmpty()) {
+            // The callback runs on this thread, inside a later poll or commit.
             consumer.commitAsync(commits, (offsets, e) -> {
                 if (e != null) {
+                    metrics.commitFailed();
+                    tracker.commitFailed(offsets);
                     LOG.warn("event=commit_failed offsets={} error=\"{}\" effect=\"retried with the next commit\"",
                             offsets, e.toString());
                 }
@@ -197,15 +229,12 @@ public final class Intake implements Runnable {
     }
 
     /**
-     * Waits up to the drain timeout for the results of {@code partitions} (all if null), commits
+     * Waits until {@code deadlineMs} for the results of {@code partitions} (all if null), commits
      * what is done, and forgets what is not (the partition's next owner reads it again).
      */
-    private void drain(Collection<TopicPartition> partitions) {
-        long deadline = System.currentTimeMillis() + drainTimeoutMs;
-        while (pending(partitions) > 0 && System.currentTimeMillis() < deadline && fatal.get() == null) {
-            for (Job job; (job = done.poll()) != null; ) {
-                tracker.acknowledged(job.partition(), job.offset());
-            }
+    private void drain(Collection<TopicPartition> partitions, long deadlineMs) {
+        while (pending(partitions) > 0 && System.currentTimeMillis() < deadlineMs && acks.fatal() == null) {
+            takeAcknowledged();
             try {
                 Thread.sleep(5);
             } catch (InterruptedException e) {
@@ -213,16 +242,10 @@ public final class Intake implements Runnable {
                 break;
             }
         }
-        for (Job job; (job = done.poll()) != null; ) {
-            tracker.acknowledged(job.partition(), job.offset());
-        }
+        takeAcknowledged();
         Map<TopicPartition, OffsetAndMetadata> commits = tracker.takeCommittable();
         if (!commits.isEmpty()) {
-            try {
-                consumer.commitSync(commits, Duration.ofSeconds(10));
-            } catch (RuntimeException e) {
-                LOG.warn("event=commit_failed offsets={} error=\"{}\"", commits, e.toString());
-            }
+            commitFinal(commits, deadlineMs);
         }
         int abandoned = pending(partitions);
         if (abandoned > 0) {
@@ -230,6 +253,23 @@ public final class Intake implements Runnable {
         }
         if (partitions != null) {
             partitions.forEach(tracker::forget);
+        }
+    }
+
+    /** commitSync within the budget; a wakeup still pending from {@link #stop()} must not cost the commit. */
+    private void commitFinal(Map<TopicPartition, OffsetAndMetadata> commits, long deadlineMs) {
+        for (int attempt = 0; attempt < 2; attempt++) {
+            long budgetMs = Math.max(1, Math.min(MAX_COMMIT_MS, deadlineMs - System.currentTimeMillis()));
+            try {
+                consumer.commitSync(commits, Duration.ofMillis(budgetMs));
+                return;
+            } catch (org.apache.kafka.common.errors.WakeupException e) {
+                // consumed the wakeup; the second attempt runs undisturbed
+            } catch (RuntimeException e) {
+                metrics.commitFailed();
+                LOG.warn("event=commit_failed offsets={} error=\"{}\"", commits, e.toString());
+                return;
+            }
         }
     }
 
@@ -248,7 +288,7 @@ public final class Intake implements Runnable {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
             LOG.info("event=partitions_revoked partitions={} in_flight={}", partitions, pending(partitions));
-            drain(partitions);
+            drain(partitions, System.currentTimeMillis() + drainTimeoutMs);
             assigned = Math.max(0, consumer.assignment().size() - partitions.size());
         }
 

@@ -1,8 +1,9 @@
 package io.inferencefleet.worker.intake;
 
-import java.util.ArrayDeque;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.Map;
 import java.util.Set;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -22,8 +23,10 @@ import org.apache.kafka.common.TopicPartition;
  */
 final class OffsetTracker {
     private static final class PartitionState {
-        final ArrayDeque<Long> pending = new ArrayDeque<>();
+        /** Accepted, in offset order (insertion order); O(1) membership, first and removal. */
+        final LinkedHashSet<Long> pending = new LinkedHashSet<>();
         final Set<Long> acknowledged = new HashSet<>();
+        long last = -1;
         long committable = -1;
         long committed = -1;
     }
@@ -33,26 +36,43 @@ final class OffsetTracker {
 
     void accepted(TopicPartition partition, long offset) {
         PartitionState state = partitions.computeIfAbsent(partition, p -> new PartitionState());
-        Long last = state.pending.peekLast();
-        if (last != null && offset <= last) {
-            throw new IllegalStateException("offset " + offset + " of " + partition + " accepted after " + last);
+        if (!state.pending.isEmpty() && offset <= state.last) {
+            throw new IllegalStateException("offset " + offset + " of " + partition + " accepted after " + state.last);
         }
-        state.pending.addLast(offset);
+        state.pending.add(offset);
+        state.last = offset;
         inFlight++;
     }
 
     /** Returns false if the record is unknown (e.g. its partition was revoked meanwhile). */
     boolean acknowledged(TopicPartition partition, long offset) {
         PartitionState state = partitions.get(partition);
-        // pending holds at most max.in.flight offsets, so contains() stays cheap.
         if (state == null || !state.pending.contains(offset) || !state.acknowledged.add(offset)) {
             return false;
         }
         inFlight--;
-        while (!state.pending.isEmpty() && state.acknowledged.remove(state.pending.peekFirst())) {
-            state.committable = state.pending.pollFirst() + 1;
+        for (Iterator<Long> it = state.pending.iterator(); it.hasNext(); ) {
+            Long first = it.next();
+            if (!state.acknowledged.remove(first)) {
+                break;
+            }
+            it.remove();
+            state.committable = first + 1;
         }
         return true;
+    }
+
+    /**
+     * A commit of {@code offsets} failed: take them again with the next {@link #takeCommittable()},
+     * unless a later commit of the partition has been taken since (it covers them).
+     */
+    void commitFailed(Map<TopicPartition, OffsetAndMetadata> offsets) {
+        offsets.forEach((partition, failed) -> {
+            PartitionState state = partitions.get(partition);
+            if (state != null && state.committed == failed.offset()) {
+                state.committed = failed.offset() - 1;
+            }
+        });
     }
 
     /** Offsets that advanced since the last call, as Kafka expects them (next offset to read). */

@@ -1,20 +1,22 @@
 package io.inferencefleet.worker.lane;
 
+import io.inferencefleet.messages.InferenceRequest;
 import io.inferencefleet.shm.TensorQueue;
 import io.inferencefleet.shm.TensorQueueConfig;
 import io.inferencefleet.shm.TensorReader;
 import io.inferencefleet.worker.fetch.ImageFetcher;
+import io.inferencefleet.worker.job.Answers;
+import io.inferencefleet.worker.job.Job;
+import io.inferencefleet.worker.metrics.WorkerMetrics;
 import io.inferencefleet.worker.preprocess.PreprocessConfig;
-import io.inferencefleet.worker.publish.ResultFactory;
-import io.inferencefleet.worker.publish.ResultPublisher;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.agrona.ErrorHandler;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.EpochClock;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
-import org.agrona.concurrent.IdleStrategy;
-import org.agrona.ErrorHandler;
 
 /**
  * One decoder thread with its own job queue (fed by the intake) and its own shared-memory tensor
@@ -28,29 +30,28 @@ public final class DecoderLane {
     private final TensorQueue queue;
     private final AgentRunner runner;
 
-    /**
-     * An idle predictor backs off to parks of this length. With the transport's 10 µs default, an idle
-     * predictor thread used about 20 % of a core polling (measured at 0.5 req/s on 2 vCPUs): CPU that
-     * the busy predictor and the decoders need. 1 ms is under 1 % of one ResNet-50 inference.
-     */
-    static final long PREDICTOR_MAX_PARK_NS = 1_000_000;
-
     DecoderLane(int index, String workerId, Path shmDir, int jobCapacity, Map<Long, Job> registry,
-                PreprocessConfig preprocess, ImageFetcher fetcher, ResultFactory results, ResultPublisher publisher,
-                ErrorHandler errors) {
+                PreprocessConfig preprocess, ImageFetcher fetcher, Answers answers, EpochClock clock,
+                WorkerMetrics metrics, ErrorHandler errors) {
         this.index = index;
         this.jobs = new OneToOneConcurrentArrayQueue<>(jobCapacity);
-        this.queue = TensorQueue.open(TensorQueueConfig.builder()
-                .workerId(workerId + "-lane" + index)
-                .directory(shmDir.resolve("lane-" + index))
-                .capacityTensors(8)
-                .maxTensorBytes(preprocess.tensorBytes())
-                .readerNames(PredictorAgent.READER)
-                .idleParkNs(PREDICTOR_MAX_PARK_NS)
-                .build());
+        this.queue = TensorQueue.open(queueConfig(workerId + "-lane" + index, shmDir.resolve("lane-" + index),
+                preprocess.tensorBytes()).build());
         DecoderAgent decoder = new DecoderAgent(index, jobs, queued, queue.writer(), registry, preprocess, fetcher,
-                results, publisher);
+                answers, clock, metrics);
         this.runner = new AgentRunner(new BackoffIdleStrategy(100, 10, 1_000, 1_000_000), errors, null, decoder);
+    }
+
+    /** The settings of a lane's tensor queue. */
+    static TensorQueueConfig.Builder queueConfig(String name, Path dir, int tensorBytes) {
+        return TensorQueueConfig.builder()
+                .workerId(name)
+                .directory(dir)
+                .capacityTensors(8)
+                .maxTensorBytes(tensorBytes)
+                // Derived from the request id's limit, so that every valid id fits the record.
+                .maxRequestKeyBytes(InferenceRequest.MAX_ID_BYTES)
+                .readerNames(PredictorAgent.READER);
     }
 
     public int index() {
@@ -59,12 +60,13 @@ public final class DecoderLane {
 
     /** Hands a job to this lane; false if its queue is full (never with capacity >= max in flight). */
     public boolean offer(Job job) {
-        job.lane = this;
         pending.incrementAndGet();
+        job.onAnswered(pending::decrementAndGet);
         if (jobs.offer(job)) {
             queued.incrementAndGet();
             return true;
         }
+        job.onAnswered(null);
         pending.decrementAndGet();
         return false;
     }
@@ -78,11 +80,6 @@ public final class DecoderLane {
         return pending.get();
     }
 
-    /** Called once a job of this lane has been answered (result handed to the publisher). */
-    void finished() {
-        pending.decrementAndGet();
-    }
-
     /** Jobs waiting for the decoder. */
     public int queuedJobs() {
         return queued.get();
@@ -92,16 +89,8 @@ public final class DecoderLane {
         return queue.reader(PredictorAgent.READER);
     }
 
-    IdleStrategy readerIdleStrategy() {
-        return queue.newReaderIdleStrategy();
-    }
-
-    void start() {
-        AgentRunner.startOnThread(runner);
-    }
-
-    void stopDecoder() {
-        runner.close();
+    AgentRunner runner() {
+        return runner;
     }
 
     void closeQueue() {

@@ -14,9 +14,26 @@ import java.util.function.BooleanSupplier;
 /**
  * HTTP endpoints for operators: {@code /metrics} (Prometheus text format), {@code /health} (200 while
  * the worker runs) and {@code /ready} (200 once it consumes partitions and can write results, else
- * 503). One daemon thread.
+ * 503). A small pool of daemon threads, and a bound on the time a request may take to arrive, so
+ * that a client sending half a request cannot keep the probes from answering.
  */
 public final class MetricsServer implements AutoCloseable {
+    /** Handler threads: a scrape and both probes at once, with one to spare for a slow client. */
+    static final int THREADS = 4;
+    /** Seconds a request may take to arrive, and a response to be sent (the JDK server's own timers). */
+    static final String REQUEST_SECONDS = "5";
+
+    static {
+        // The JDK's HttpServer reads these once, when its first server is created; only set what the
+        // user (or an embedding application) did not choose.
+        if (System.getProperty("sun.net.httpserver.maxReqTime") == null) {
+            System.setProperty("sun.net.httpserver.maxReqTime", REQUEST_SECONDS);
+        }
+        if (System.getProperty("sun.net.httpserver.maxRspTime") == null) {
+            System.setProperty("sun.net.httpserver.maxRspTime", REQUEST_SECONDS);
+        }
+    }
+
     private final HttpServer server;
     private final ExecutorService executor;
 
@@ -26,8 +43,9 @@ public final class MetricsServer implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot listen on " + host + ":" + port + " for metrics (metrics.port)", e);
         }
-        executor = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "metrics-http");
+        java.util.concurrent.atomic.AtomicInteger threads = new java.util.concurrent.atomic.AtomicInteger();
+        executor = Executors.newFixedThreadPool(THREADS, r -> {
+            Thread t = new Thread(r, "metrics-http-" + threads.incrementAndGet());
             t.setDaemon(true);
             return t;
         });

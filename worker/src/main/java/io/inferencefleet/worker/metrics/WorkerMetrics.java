@@ -35,13 +35,20 @@ public final class WorkerMetrics {
     private final Gauge queued = Gauge.builder().name("fleet_lane_queued_jobs")
             .help("Jobs waiting for a lane's decoder").labelNames("lane").register(registry);
     private final Counter busy = Counter.builder().name("fleet_predictor_busy_seconds_total")
-            .help("Time a lane's predictor spent in Paddle").labelNames("lane").register(registry);
+            .help("Time a predictor spent in Paddle").labelNames("predictor").register(registry);
+    private final Counter agentErrors = Counter.builder().name("fleet_agent_errors_total")
+            .help("Throwables caught in a decoder or predictor (each answered as internal_error when it held a job)")
+            .labelNames("agent").register(registry);
+    private final Counter duplicateAnswers = Counter.builder().name("fleet_duplicate_answers_total")
+            .help("Second answers to one job, refused (a bug: the first answer stands)").register(registry);
+    private final Counter commitFailures = Counter.builder().name("fleet_commit_failures_total")
+            .help("Offset commits that failed (retried with the next commit)").register(registry);
 
     public PrometheusRegistry registry() {
         return registry;
     }
 
-    /** Counts a published result and records its stage timings. */
+    /** Counts a result the broker acknowledged and records its stage timings. */
     public void onResult(InferenceResult result) {
         String code = result.error() != null ? result.error().code() : "";
         requests.labelValues(result.status().name().toLowerCase(java.util.Locale.ROOT), code).inc();
@@ -57,8 +64,25 @@ public final class WorkerMetrics {
         }
     }
 
-    public void predictorBusy(int lane, double seconds) {
-        busy.labelValues(Integer.toString(lane)).inc(seconds);
+    public void predictorBusy(int predictor, double seconds) {
+        busy.labelValues(Integer.toString(predictor)).inc(seconds);
+    }
+
+    public void agentError(String agent) {
+        agentErrors.labelValues(agent).inc();
+    }
+
+    /** Errors counted for {@code agent} (e.g. {@code decoder-0}) so far. */
+    public double agentErrors(String agent) {
+        return agentErrors.labelValues(agent).get();
+    }
+
+    public void duplicateAnswer() {
+        duplicateAnswers.inc();
+    }
+
+    public void commitFailed() {
+        commitFailures.inc();
     }
 
     public void intake(int inFlightRequests, boolean isPaused, double maxLagRecords) {

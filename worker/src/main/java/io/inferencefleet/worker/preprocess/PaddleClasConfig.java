@@ -20,6 +20,13 @@ import java.util.Optional;
  */
 public record PaddleClasConfig(PreprocessConfig preprocess, int topK, Optional<Path> labelFile) {
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    /** Classes in a result when neither the request nor the model's inference.yml says how many. */
+    public static final int DEFAULT_TOP_K = 5;
+
+    /** For a model without an inference.yml: {@code preprocess}, top {@value #DEFAULT_TOP_K}, no labels. */
+    public static PaddleClasConfig defaults(PreprocessConfig preprocess) {
+        return new PaddleClasConfig(preprocess, DEFAULT_TOP_K, Optional.empty());
+    }
 
     /** Reads {@code yml}; settings it does not mention keep the values of {@code defaults}. */
     public static PaddleClasConfig read(Path yml, PreprocessConfig defaults) {
@@ -66,7 +73,7 @@ public record PaddleClasConfig(PreprocessConfig preprocess, int topK, Optional<P
         }
         config = config.withResize(resizeShort, crop);
         JsonNode post = root.path("PostProcess");
-        int topK = post.path("topk").asInt(5);
+        int topK = post.path("topk").asInt(DEFAULT_TOP_K);
         Optional<Path> labels = Optional.empty();
         if (post.hasNonNull("class_id_map_file")) {
             Path file = yml.resolveSibling(post.path("class_id_map_file").asText());

@@ -7,7 +7,8 @@ import io.inferencefleet.messages.InferenceResult.Prediction;
 import io.inferencefleet.messages.InferenceResult.Source;
 import io.inferencefleet.messages.InferenceResult.Status;
 import io.inferencefleet.messages.InferenceResult.Timings;
-import io.inferencefleet.worker.lane.Job;
+import io.inferencefleet.messages.ErrorCode;
+import io.inferencefleet.worker.job.Job;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -34,15 +35,21 @@ public final class ResultFactory {
                 timings(job, queueMs, inferenceMs), workerId, source(job), null, attributes(job));
     }
 
-    public InferenceResult error(Job job, String code, String message) {
+    public InferenceResult error(Job job, ErrorCode code, String message) {
         return new InferenceResult(id(job), Status.ERROR, model, null, timings(job, Double.NaN, Double.NaN), workerId,
-                source(job), new ErrorInfo(code, message), attributes(job));
+                source(job), new ErrorInfo(code.code(), message), attributes(job));
     }
 
     public InferenceResult expired(Job job, long deadlineMs, long nowMs) {
         return new InferenceResult(id(job), Status.EXPIRED, model, null, timings(job, Double.NaN, Double.NaN), workerId,
-                source(job), new ErrorInfo("deadline_exceeded", "deadline " + deadlineMs + " passed " + (nowMs - deadlineMs)
-                + " ms before inference"), attributes(job));
+                source(job), new ErrorInfo(ErrorCode.DEADLINE_EXCEEDED.code(), "deadline " + deadlineMs + " passed "
+                + (nowMs - deadlineMs) + " ms before inference"), attributes(job));
+    }
+
+    /** A small ERROR result in place of one Kafka refused: no echoed attributes. */
+    public InferenceResult replacement(Job job, ErrorCode code, String message) {
+        return new InferenceResult(id(job), Status.ERROR, model, null, timings(job, Double.NaN, Double.NaN), workerId,
+                source(job), new ErrorInfo(code.code(), message), Map.of());
     }
 
     /** The {@code k} best classes, best first (a partial selection: k is small, classes may be 1000s). */

@@ -1,17 +1,32 @@
 package io.inferencefleet.worker.publish;
 
+import io.inferencefleet.messages.ErrorCode;
 import io.inferencefleet.messages.InferenceResult;
 import io.inferencefleet.messages.MessageCodec;
-import io.inferencefleet.worker.lane.Job;
+import io.inferencefleet.worker.job.Acknowledgements;
+import io.inferencefleet.worker.job.Answers;
+import io.inferencefleet.worker.job.Job;
 import io.inferencefleet.worker.metrics.WorkerMetrics;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Consumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.InvalidRecordException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.RecordBatchTooLargeException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -19,56 +34,212 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Writes results (and, when enabled, dead-letter copies of failed requests) with an idempotent,
- * {@code acks=all} producer, and reports each job as done only once every record written for it
- * is acknowledged by the broker; only then may its offset be committed. Thread-safe.
+ * The worker's one answer path ({@link Answers}): builds each job's result, writes it (and, when
+ * enabled, the dead-letter copy of a failed request) with an idempotent, {@code acks=all} producer,
+ * and reports the job {@link Acknowledgements acknowledged} only once every record written for it
+ * is; only then may its offset be committed. Thread-safe.
+ *
+ * <p>Write failures are of two kinds. <b>Per record</b> (the record is too large for the producer or
+ * the broker, or invalid): the request still gets its one answer, a small ERROR result
+ * {@code result_too_large} without the echoed attributes; a dead-letter copy that does not fit is
+ * sent truncated with header {@value #TRUNCATED_HEADER}. <b>Fatal</b> (anything the producer could not
+ * deliver after its retries, and for good: authentication, authorization, fencing): recorded in the
+ * acknowledgements, so that the intake stops without committing past the job.
  */
-public final class ResultPublisher implements AutoCloseable {
+public final class ResultPublisher implements Answers, AutoCloseable {
     /** Headers copied from the request to its result, so that tracing and correlation survive. */
     static final String[] PROPAGATED_HEADERS = {"traceparent", "tracestate", "correlation-id", "x-correlation-id"};
     public static final String ERROR_CODE_HEADER = "fleet.error.code";
     public static final String ERROR_MESSAGE_HEADER = "fleet.error.message";
+    public static final String SOURCE_HEADER = "fleet.source";
+    /** On a dead-letter copy cut to fit: the original value's length in bytes. */
+    public static final String TRUNCATED_HEADER = "fleet.truncated.original.bytes";
+    /** What a dead-letter copy is cut to when the whole request does not fit. */
+    static final int TRUNCATED_DLT_BYTES = 64 * 1024;
+    /** Messages in a replacement result are cut to this many characters. */
+    static final int REPLACEMENT_MESSAGE_CHARS = 500;
 
     private static final Logger LOG = LoggerFactory.getLogger(ResultPublisher.class);
 
-    private final KafkaProducer<byte[], byte[]> producer;
+    private final Producer<byte[], byte[]> producer;
+    private final ResultFactory results;
     private final MessageCodec codec = new MessageCodec();
     private final String resultsTopic;
     private final String deadLetterTopic;
-    private final Consumer<Job> onDone;
-    private final Consumer<Exception> onFatal;
+    private final Acknowledgements acks;
     private final WorkerMetrics metrics;
+    /** Replacement sends run here, not on the producer's I/O thread, where a blocking send could stall it. */
+    private final ExecutorService replacements = Executors.newSingleThreadExecutor(r -> {
+        Thread t = new Thread(r, "result-replacements");
+        t.setDaemon(true);
+        return t;
+    });
 
     /**
      * @param deadLetterTopic null to disable dead-letter copies
-     * @param onDone called (on a producer thread) once all records of a job are acknowledged
-     * @param onFatal called when a record could not be written despite the producer's retries
+     * @param extraProducerConfig {@code kafka.producer.*} settings (already checked by the configuration)
      */
-    public ResultPublisher(String bootstrapServers, String resultsTopic, String deadLetterTopic,
-                           Map<String, Object> extraProducerConfig, Consumer<Job> onDone, Consumer<Exception> onFatal,
+    public ResultPublisher(String bootstrapServers, String clientId, String resultsTopic, String deadLetterTopic,
+                           Map<String, Object> extraProducerConfig, ResultFactory results, Acknowledgements acks,
                            WorkerMetrics metrics) {
+        this(new KafkaProducer<>(producerProperties(bootstrapServers, clientId, extraProducerConfig)), resultsTopic,
+                deadLetterTopic, results, acks, metrics);
+    }
+
+    /** With the caller's producer (tests: Kafka's {@code MockProducer}); it is closed by {@link #close()}. */
+    public ResultPublisher(Producer<byte[], byte[]> producer, String resultsTopic, String deadLetterTopic,
+                           ResultFactory results, Acknowledgements acks, WorkerMetrics metrics) {
+        this.producer = producer;
+        this.resultsTopic = resultsTopic;
+        this.deadLetterTopic = deadLetterTopic;
+        this.results = results;
+        this.acks = acks;
+        this.metrics = metrics;
+    }
+
+    private static Properties producerProperties(String bootstrapServers, String clientId, Map<String, Object> extra) {
         Properties props = new Properties();
         props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+        props.put(ProducerConfig.CLIENT_ID_CONFIG, clientId + "-results");
         props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         props.put(ProducerConfig.ACKS_CONFIG, "all");
         props.put(ProducerConfig.LINGER_MS_CONFIG, 1);
         props.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
         props.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
-        props.putAll(extraProducerConfig);
-        this.producer = new KafkaProducer<>(props);
-        this.resultsTopic = resultsTopic;
-        this.deadLetterTopic = deadLetterTopic;
-        this.onDone = onDone;
-        this.onFatal = onFatal;
-        this.metrics = metrics;
+        props.putAll(extra);
+        return props;
     }
 
-    /** Publishes {@code result} for {@code job}; for ERROR results also the dead-letter copy. */
-    public void publish(Job job, InferenceResult result) {
-        job.answered();  // the lane that held it may take more work
-        metrics.onResult(result);
+    @Override
+    public void ok(Job job, float[] scores, int classes, double inferenceMs, double queueMs) {
+        if (claim(job, "ok")) {
+            publish(job, results.ok(job, scores, classes, inferenceMs, queueMs));
+        }
+    }
+
+    @Override
+    public void error(Job job, ErrorCode code, String message) {
+        if (claim(job, code.code())) {
+            publish(job, results.error(job, code, message));
+        }
+    }
+
+    @Override
+    public void expired(Job job, long deadlineMs, long nowMs) {
+        if (claim(job, "expired")) {
+            publish(job, results.expired(job, deadlineMs, nowMs));
+        }
+    }
+
+    private boolean claim(Job job, String outcome) {
+        if (job.claimAnswer()) {
+            return true;
+        }
+        // A bug: some path answered twice. The first answer stands; this one is counted, not published.
+        metrics.duplicateAnswer();
+        LOG.error("event=duplicate_answer job={} outcome={} effect=\"not published; the first answer stands\"", job,
+                outcome, new IllegalStateException("second answer"));
+        return false;
+    }
+
+    private void publish(Job job, InferenceResult result) {
         boolean deadLetter = deadLetterTopic != null && result.status() == InferenceResult.Status.ERROR;
         AtomicInteger outstanding = new AtomicInteger(deadLetter ? 2 : 1);
+        sendResult(job, result, outstanding, false);
+        if (deadLetter) {
+            sendDeadLetter(job, result.error(), job.value(), outstanding, false);
+        }
+    }
+
+    private void sendResult(Job job, InferenceResult result, AtomicInteger outstanding, boolean replacement) {
+        ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(resultsTopic, null, job.key(), codec.encode(result),
+                propagatedHeaders(job));
+        send(record, job, e -> {
+            if (replacement || !perRecord(e)) {
+                return false;
+            }
+            LOG.warn("event=result_too_large job={} bytes={} error=\"{}\" effect=\"answered result_too_large without"
+                    + " attributes\"", job, record.value().length, e.toString());
+            String message = "the result (" + record.value().length + " bytes with the request's attributes) was refused"
+                    + " by Kafka: " + e.getMessage();
+            InferenceResult small = results.replacement(job, ErrorCode.RESULT_TOO_LARGE, cut(message));
+            return onReplacementThread(() -> sendResult(job, small, outstanding, true));
+        }, () -> {
+            metrics.onResult(result);
+            done(job, outstanding);
+        });
+    }
+
+    private void sendDeadLetter(Job job, InferenceResult.ErrorInfo error, byte[] value, AtomicInteger outstanding,
+                                boolean truncated) {
+        RecordHeaders headers = new RecordHeaders(job.headers() == null ? new Header[0] : job.headers().toArray());
+        headers.add(ERROR_CODE_HEADER, error.code().getBytes(StandardCharsets.UTF_8));
+        headers.add(ERROR_MESSAGE_HEADER, cut(String.valueOf(error.message())).getBytes(StandardCharsets.UTF_8));
+        headers.add(SOURCE_HEADER, (job.partition() + "@" + job.offset()).getBytes(StandardCharsets.UTF_8));
+        if (truncated) {
+            // Only our own headers: the request's may be what made the copy too large.
+            headers = new RecordHeaders(Arrays.stream(headers.toArray())
+                    .filter(h -> h.key().startsWith("fleet.")).toArray(Header[]::new));
+            headers.add(TRUNCATED_HEADER, Integer.toString(job.value() == null ? 0 : job.value().length)
+                    .getBytes(StandardCharsets.US_ASCII));
+        }
+        ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(deadLetterTopic, null, job.key(), value, headers);
+        send(record, job, e -> {
+            if (truncated || !perRecord(e)) {
+                return false;
+            }
+            LOG.warn("event=dead_letter_truncated job={} bytes={} error=\"{}\"", job,
+                    value == null ? 0 : value.length, e.toString());
+            byte[] cut = value == null ? null : Arrays.copyOf(value, Math.min(value.length, TRUNCATED_DLT_BYTES));
+            return onReplacementThread(() -> sendDeadLetter(job, error, cut, outstanding, true));
+        }, () -> done(job, outstanding));
+    }
+
+    /**
+     * Sends {@code record}; on failure {@code recover} may take care of it (returns true), else the
+     * failure is fatal for the worker.
+     */
+    private void send(ProducerRecord<byte[], byte[]> record, Job job,
+                      java.util.function.Predicate<Exception> recover, Runnable acknowledged) {
+        try {
+            producer.send(record, (metadata, exception) -> {
+                if (exception == null) {
+                    acknowledged.run();
+                } else if (!recover.test(exception)) {
+                    fatal(record, job, exception);
+                }
+            });
+        } catch (RuntimeException e) {
+            // send() itself throws for some per-record problems (serialization, size known up front) and
+            // when the producer is closed or fenced.
+            if (!recover.test(e)) {
+                fatal(record, job, e);
+            }
+        }
+    }
+
+    private void fatal(ProducerRecord<byte[], byte[]> record, Job job, Exception e) {
+        LOG.error("event=result_write_failed topic={} job={} error=\"{}\" kafka_refused={}", record.topic(), job,
+                e.toString(), refusedForGood(e));
+        acks.fatal(e);
+    }
+
+    private boolean onReplacementThread(Runnable send) {
+        try {
+            replacements.execute(send);
+            return true;
+        } catch (RejectedExecutionException closing) {
+            return false;
+        }
+    }
+
+    private void done(Job job, AtomicInteger outstanding) {
+        if (outstanding.decrementAndGet() == 0) {
+            acks.acknowledged(job);
+        }
+    }
+
+    private static RecordHeaders propagatedHeaders(Job job) {
         RecordHeaders headers = new RecordHeaders();
         for (String name : PROPAGATED_HEADERS) {
             Header header = job.headers() == null ? null : job.headers().lastHeader(name);
@@ -76,35 +247,34 @@ public final class ResultPublisher implements AutoCloseable {
                 headers.add(name, header.value());
             }
         }
-        send(new ProducerRecord<>(resultsTopic, null, job.key(), codec.encode(result), headers), job, outstanding);
-        if (deadLetter) {
-            RecordHeaders dltHeaders = new RecordHeaders(job.headers() == null ? new Header[0] : job.headers().toArray());
-            dltHeaders.add(ERROR_CODE_HEADER, result.error().code().getBytes(StandardCharsets.UTF_8));
-            dltHeaders.add(ERROR_MESSAGE_HEADER, String.valueOf(result.error().message()).getBytes(StandardCharsets.UTF_8));
-            dltHeaders.add("fleet.source", (job.partition() + "@" + job.offset()).getBytes(StandardCharsets.UTF_8));
-            send(new ProducerRecord<>(deadLetterTopic, null, job.key(), job.value(), dltHeaders), job, outstanding);
-        }
+        return headers;
     }
 
-    private void send(ProducerRecord<byte[], byte[]> record, Job job, AtomicInteger outstanding) {
-        producer.send(record, (metadata, exception) -> {
-            if (exception != null) {
-                LOG.error("event=result_write_failed topic={} partition={} offset={} error=\"{}\"", record.topic(),
-                        job.partition(), job.offset(), exception.toString());
-                onFatal.accept(exception);
-            } else if (outstanding.decrementAndGet() == 0) {
-                onDone.accept(job);
-            }
-        });
+    /** A problem of this one record, which a smaller record would not have. */
+    static boolean perRecord(Throwable e) {
+        return e instanceof RecordTooLargeException || e instanceof RecordBatchTooLargeException
+                || e instanceof InvalidRecordException || e instanceof SerializationException;
     }
 
-    @Override
-    public void close() {
-        producer.close(java.time.Duration.ofSeconds(10));
+    /** Kafka refuses this worker for good: retrying or restarting will not help until someone acts. */
+    public static boolean refusedForGood(Throwable e) {
+        return e instanceof AuthenticationException || e instanceof AuthorizationException
+                || e instanceof ProducerFencedException || e instanceof UnsupportedVersionException;
+    }
+
+    private static String cut(String s) {
+        return s.length() <= REPLACEMENT_MESSAGE_CHARS ? s : s.substring(0, REPLACEMENT_MESSAGE_CHARS) + "...";
     }
 
     /** Blocks until every record sent so far is acknowledged or failed. */
     public void flush() {
         producer.flush();
+    }
+
+    /** Waits (bounded) for what was sent; a replacement that has not been sent by then is lost like any unsent result. */
+    @Override
+    public void close() {
+        producer.close(java.time.Duration.ofSeconds(10));
+        replacements.shutdownNow();
     }
 }

@@ -51,7 +51,7 @@ class WorkerConfigTest {
         IllegalArgumentException decoders = assertThrows(IllegalArgumentException.class,
                 () -> WorkerConfig.resolve(null, Map.of(), Map.of("predictor.threads", "3", "decoder.threads", "2")));
         assertTrue(decoders.getMessage().startsWith("Invalid value 2 for decoder.threads"), decoders.getMessage());
-        assertEquals(3, WorkerConfig.resolve(null, Map.of(), Map.of("predictor.threads", "3")).decoderThreads());
+        assertEquals(3, WorkerConfig.resolve(null, Map.of(), Map.of("predictor.threads", "3")).threadPlan().decoders());
     }
 
     @Test

@@ -69,4 +69,26 @@ class OffsetTrackerTest {
         tracker.accepted(p0, 5);
         assertThrows(IllegalStateException.class, () -> tracker.accepted(p0, 5));
     }
+
+    @Test
+    void aFailedCommitIsTakenAgainUnlessALaterOneCoversIt() {
+        // Regression: takeCommittable marked offsets committed before the async commit succeeded; a failed
+        // commit was never retried when no later record of the partition arrived.
+        OffsetTracker tracker = new OffsetTracker();
+        TopicPartition tp = new TopicPartition("t", 0);
+        tracker.accepted(tp, 0);
+        tracker.acknowledged(tp, 0);
+        var first = tracker.takeCommittable();
+        assertEquals(1, first.get(tp).offset());
+        assertTrue(tracker.takeCommittable().isEmpty());
+        tracker.commitFailed(first);
+        assertEquals(1, tracker.takeCommittable().get(tp).offset(), "retried");
+
+        tracker.accepted(tp, 1);
+        tracker.acknowledged(tp, 1);
+        var second = tracker.takeCommittable();
+        tracker.commitFailed(first);  // the older failure arrives after a newer commit was taken
+        assertTrue(tracker.takeCommittable().isEmpty(), "the newer commit covers it");
+        assertEquals(2, second.get(tp).offset());
+    }
 }

@@ -1,6 +1,7 @@
-package io.inferencefleet.worker.lane;
+package io.inferencefleet.worker.job;
 
 import io.inferencefleet.messages.InferenceRequest;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Headers;
 
@@ -8,6 +9,10 @@ import org.apache.kafka.common.header.Headers;
  * One accepted input record on its way through the worker: where it came from (for the result,
  * the offset commit and the dead-letter copy), the decoded request, and stage timings. Created by
  * the intake thread, then owned by one thread at a time (decoder, then predictor, then publisher).
+ *
+ * <p>A job is answered exactly once, through {@link Answers}: {@link #claimAnswer()} lets the first
+ * answer through and refuses any later one, and runs the hook of whoever holds the job (a lane
+ * counting its unanswered jobs).
  */
 public final class Job {
     private final TopicPartition partition;
@@ -17,12 +22,13 @@ public final class Job {
     private final Headers headers;
     private final InferenceRequest request;
     private final long acceptedNs;
-    byte[] imageBytes;
-    double fetchMs = Double.NaN;
-    double preprocessMs = Double.NaN;
-    /** The lane that took the job; it counts the job until it is answered. */
-    DecoderLane lane;
+    private final AtomicBoolean answered = new AtomicBoolean();
+    private volatile Runnable onAnswered;
+    private byte[] imageBytes;
+    private double fetchMs = Double.NaN;
+    private double preprocessMs = Double.NaN;
 
+    /** @param request null when the record was not a valid request */
     public Job(TopicPartition partition, long offset, byte[] key, byte[] value, Headers headers,
                InferenceRequest request, long acceptedNs) {
         this.partition = partition;
@@ -72,16 +78,54 @@ public final class Job {
         return preprocessMs;
     }
 
-    /** Tells the job's lane that it has been answered (no-op for jobs that never reached a lane). */
-    public void answered() {
-        if (lane != null) {
-            lane.finished();
+    /** The fetched image, between fetch and preprocessing; null before and after. */
+    public byte[] imageBytes() {
+        return imageBytes;
+    }
+
+    public void fetched(byte[] bytes, double elapsedMs) {
+        this.imageBytes = bytes;
+        this.fetchMs = elapsedMs;
+    }
+
+    /** Preprocessing is over (whatever its outcome): the image bytes are no longer needed. */
+    public void preprocessed(double elapsedMs) {
+        this.imageBytes = null;
+        this.preprocessMs = elapsedMs;
+    }
+
+    /** Runs {@code hook} once, when the job is answered (set by the lane that takes the job). */
+    public void onAnswered(Runnable hook) {
+        this.onAnswered = hook;
+    }
+
+    /**
+     * True for the first caller only: that caller publishes the job's one answer. Any later answer is
+     * a bug the caller reports instead of publishing a second result.
+     */
+    public boolean claimAnswer() {
+        if (!answered.compareAndSet(false, true)) {
+            return false;
         }
+        Runnable hook = onAnswered;
+        if (hook != null) {
+            hook.run();
+        }
+        return true;
+    }
+
+    public boolean isAnswered() {
+        return answered.get();
     }
 
     /** Identifies the job in a lane's registry (the shm record carries partition and offset). */
-    static long registryKey(int partition, long offset) {
+    public static long registryKey(int partition, long offset) {
         // Offsets stay far below 2^48 in practice; the partition takes the top 16 bits.
         return ((long) partition << 48) | (offset & 0xFFFF_FFFF_FFFFL);
+    }
+
+    @Override
+    public String toString() {
+        return "Job{" + partition + "@" + offset + (request != null ? ", id=" + request.id() : "") + '}';
     }
 }

@@ -1,0 +1,111 @@
+package io.inferencefleet.worker.publish;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.inferencefleet.messages.ErrorCode;
+import io.inferencefleet.messages.InferenceRequest;
+import io.inferencefleet.messages.InferenceResult;
+import io.inferencefleet.messages.MessageCodec;
+import io.inferencefleet.worker.job.Acknowledgements;
+import io.inferencefleet.worker.job.Job;
+import io.inferencefleet.worker.metrics.WorkerMetrics;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The answer path on Kafka's MockProducer (no broker): per-record write failures still give the
+ * request its one answer; fatal ones stop the worker; a second answer is refused.
+ */
+class ResultPublisherTest {
+    private final MockProducer<byte[], byte[]> producer = new MockProducer<>(false, null, new ByteArraySerializer(),
+            new ByteArraySerializer());
+    private final Acknowledgements acks = new Acknowledgements();
+    private final ResultPublisher publisher = new ResultPublisher(producer, "predictions", "images.DLT",
+            new ResultFactory(new InferenceResult.ModelRef("m", "v"), "w", "images", List.of(), 5), acks,
+            new WorkerMetrics());
+    private final MessageCodec codec = new MessageCodec();
+
+    private static Job job(Map<String, String> attributes) {
+        byte[] value = "x".repeat(1000).getBytes(StandardCharsets.UTF_8);
+        return new Job(new TopicPartition("images", 0), 7, null, value, new RecordHeaders(),
+                InferenceRequest.of("r1", "file:///a.jpg").withAttributes(attributes), System.nanoTime());
+    }
+
+    private InferenceResult result(ProducerRecord<byte[], byte[]> record) {
+        return codec.decodeResult(record.value());
+    }
+
+    private void awaitSends(int n) throws InterruptedException {
+        long deadline = System.nanoTime() + 5_000_000_000L;
+        while (producer.history().size() < n && System.nanoTime() < deadline) {
+            Thread.sleep(5);
+        }
+        assertEquals(n, producer.history().size(), producer.history().toString());
+    }
+
+    @Test
+    void aResultKafkaRefusesAsTooLargeIsReplacedBySmallResultTooLargeErrorAndTheJobIsAcknowledged() throws Exception {
+        // Regression: RecordTooLargeException was fatal: the worker exited, the record was never
+        // committed, and every restart read it again and died.
+        Job job = job(Map.of("blob", "y".repeat(5000)));
+        float[] scores = new float[10];
+        publisher.ok(job, scores, 10, 1.0, 1.0);
+        producer.errorNext(new RecordTooLargeException("too big"));
+        awaitSends(2);
+        InferenceResult replacement = result(producer.history().get(1));
+        assertEquals(InferenceResult.Status.ERROR, replacement.status());
+        assertEquals(ErrorCode.RESULT_TOO_LARGE.code(), replacement.error().code());
+        assertTrue(replacement.attributes().isEmpty(), "echoed attributes dropped");
+        assertNull(acks.poll(), "not acknowledged before the broker acknowledges the replacement");
+        producer.completeNext();
+        assertSame(job, acks.poll());
+        assertNull(acks.fatal());
+    }
+
+    @Test
+    void aDeadLetterCopyThatDoesNotFitIsSentTruncatedWithAHeaderSayingSo() throws Exception {
+        Job job = job(Map.of());
+        publisher.error(job, ErrorCode.NOT_FOUND, "no file");
+        awaitSends(2);
+        producer.completeNext();  // the result
+        producer.errorNext(new RecordTooLargeException("too big"));
+        awaitSends(3);
+        ProducerRecord<byte[], byte[]> cut = producer.history().get(2);
+        assertEquals("images.DLT", cut.topic());
+        assertEquals("1000", new String(cut.headers().lastHeader(ResultPublisher.TRUNCATED_HEADER).value(),
+                StandardCharsets.US_ASCII));
+        producer.completeNext();
+        assertSame(job, acks.poll());
+    }
+
+    @Test
+    void anAuthorizationFailureIsFatalAndNothingIsAcknowledged() {
+        Job job = job(Map.of());
+        publisher.ok(job, new float[3], 3, 1.0, 1.0);
+        producer.errorNext(new TopicAuthorizationException("no"));
+        assertTrue(acks.fatal() instanceof TopicAuthorizationException);
+        assertTrue(ResultPublisher.refusedForGood(acks.fatal()));
+        assertNull(acks.poll());
+    }
+
+    @Test
+    void aSecondAnswerToOneJobIsRefusedNotPublished() {
+        Job job = job(Map.of());
+        publisher.error(job, ErrorCode.INTERNAL_ERROR, "first");
+        publisher.ok(job, new float[3], 3, 1.0, 1.0);
+        assertEquals(2, producer.history().size(), "the result and its dead-letter copy, nothing more");
+        assertEquals(ErrorCode.INTERNAL_ERROR.code(), result(producer.history().get(0)).error().code());
+    }
+}
