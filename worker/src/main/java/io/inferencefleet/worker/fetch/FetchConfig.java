@@ -39,6 +39,13 @@ public final class FetchConfig {
     public static final int DEFAULT_MAX_IMAGE_BYTES = 20 << 20;
     /** We read one byte past the limit to detect "too large", and Java arrays stop a little short of 2^31. */
     public static final int MAX_MAX_IMAGE_BYTES = Integer.MAX_VALUE - 16;
+    /**
+     * Threads that read files: more than a worker's decoder lanes need at once for local disks, so that
+     * healthy reads never queue, and few enough that files which block a thread for good (see
+     * {@link #withFileReaderThreads}) cost a bounded number of threads.
+     */
+    public static final int DEFAULT_FILE_READER_THREADS = 16;
+    public static final int MAX_FILE_READER_THREADS = 1024;
 
     private static final Pattern HOST_NAME = Pattern.compile("[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*");
     private static final Pattern IPV6_LITERAL = Pattern.compile("\\[[0-9a-f:.]+]");
@@ -50,25 +57,29 @@ public final class FetchConfig {
     private final long connectTimeoutMs;
     private final long readTimeoutMs;
     private final int maxImageBytes;
+    private final int fileReaderThreads;
 
-    private FetchConfig(List<Path> fileRoots, List<Path> namedFileRoots, Set<String> allowedHosts, long connectTimeoutMs, long readTimeoutMs,
-                        int maxImageBytes) {
+    private FetchConfig(List<Path> fileRoots, List<Path> namedFileRoots, Set<String> allowedHosts, long connectTimeoutMs,
+                        long readTimeoutMs, int maxImageBytes, int fileReaderThreads) {
         check(connectTimeoutMs >= 1, "connectTimeoutMs", connectTimeoutMs, "must be positive");
         check(readTimeoutMs >= 1, "readTimeoutMs", readTimeoutMs, "must be positive");
         check(maxImageBytes >= 1 && maxImageBytes <= MAX_MAX_IMAGE_BYTES, "maxImageBytes", maxImageBytes,
                 "must be between 1 and " + MAX_MAX_IMAGE_BYTES);
+        check(fileReaderThreads >= 1 && fileReaderThreads <= MAX_FILE_READER_THREADS, "fileReaderThreads",
+                fileReaderThreads, "must be between 1 and " + MAX_FILE_READER_THREADS);
         this.fileRoots = List.copyOf(fileRoots);
         this.namedFileRoots = List.copyOf(namedFileRoots);
         this.allowedHosts = Set.copyOf(allowedHosts);
         this.connectTimeoutMs = connectTimeoutMs;
         this.readTimeoutMs = readTimeoutMs;
         this.maxImageBytes = maxImageBytes;
+        this.fileReaderThreads = fileReaderThreads;
     }
 
-    /** No file roots, no hosts (everything refused), 2 s connect, 10 s per request, 20 MiB. */
+    /** No file roots, no hosts (everything refused), 2 s connect, 10 s per fetch, 20 MiB, 16 file readers. */
     public static FetchConfig defaults() {
         return new FetchConfig(List.of(), List.of(), Set.of(), DEFAULT_CONNECT_TIMEOUT_MS, DEFAULT_READ_TIMEOUT_MS,
-                DEFAULT_MAX_IMAGE_BYTES);
+                DEFAULT_MAX_IMAGE_BYTES, DEFAULT_FILE_READER_THREADS);
     }
 
     /** Replaces the file roots; each must be an existing directory. No roots means no {@code file:} URIs. */
@@ -97,7 +108,8 @@ public final class FetchConfig {
             named.add(root.toAbsolutePath().normalize());
             named.add(resolved);
         }
-        return new FetchConfig(real, new ArrayList<>(named), allowedHosts, connectTimeoutMs, readTimeoutMs, maxImageBytes);
+        return new FetchConfig(real, new ArrayList<>(named), allowedHosts, connectTimeoutMs, readTimeoutMs, maxImageBytes,
+                fileReaderThreads);
     }
 
     /** Replaces the allowed hosts ({@code host} or {@code host:port}). No hosts means no {@code http(s):} URIs. */
@@ -111,25 +123,42 @@ public final class FetchConfig {
         for (String host : hosts) {
             normalised.add(normaliseHostEntry(host));
         }
-        return new FetchConfig(fileRoots, namedFileRoots, normalised, connectTimeoutMs, readTimeoutMs, maxImageBytes);
+        return new FetchConfig(fileRoots, namedFileRoots, normalised, connectTimeoutMs, readTimeoutMs, maxImageBytes,
+                fileReaderThreads);
     }
 
     /** Time allowed to open a TCP (and TLS) connection. */
     public FetchConfig withConnectTimeoutMs(long connectTimeoutMs) {
-        return new FetchConfig(fileRoots, namedFileRoots, allowedHosts, connectTimeoutMs, readTimeoutMs, maxImageBytes);
+        return new FetchConfig(fileRoots, namedFileRoots, allowedHosts, connectTimeoutMs, readTimeoutMs, maxImageBytes,
+                fileReaderThreads);
     }
 
     /**
-     * Time allowed for a whole HTTP fetch, from the call to the last body byte, redirects included.
-     * Not applied to {@code file:} reads, which the OS does not let us interrupt portably.
+     * Time allowed for a whole fetch, from the call to the result: for HTTP up to the last body byte,
+     * redirects included; for {@code file:} the whole read, including waiting for a free file reader
+     * thread. A fetch that takes longer is {@link FetchStatus#FETCH_TIMEOUT}.
      */
     public FetchConfig withReadTimeoutMs(long readTimeoutMs) {
-        return new FetchConfig(fileRoots, namedFileRoots, allowedHosts, connectTimeoutMs, readTimeoutMs, maxImageBytes);
+        return new FetchConfig(fileRoots, namedFileRoots, allowedHosts, connectTimeoutMs, readTimeoutMs, maxImageBytes,
+                fileReaderThreads);
     }
 
     /** Largest image accepted, in bytes; anything longer is {@link FetchStatus#TOO_LARGE}. */
     public FetchConfig withMaxImageBytes(int maxImageBytes) {
-        return new FetchConfig(fileRoots, namedFileRoots, allowedHosts, connectTimeoutMs, readTimeoutMs, maxImageBytes);
+        return new FetchConfig(fileRoots, namedFileRoots, allowedHosts, connectTimeoutMs, readTimeoutMs, maxImageBytes,
+                fileReaderThreads);
+    }
+
+    /**
+     * Most threads reading files at once. File reads run on these threads so that the caller can give
+     * up at {@link #readTimeoutMs()}; a thread blocked in the OS where Java cannot interrupt it (opening
+     * a FIFO that no one writes, a hung network mount) stays blocked and is counted by
+     * {@link ImageFetcher#stuckFileReaders()}. Once all of them are stuck, {@code file:} fetches fail at
+     * once with {@link FetchStatus#FETCH_FAILED} instead of waiting out their deadline.
+     */
+    public FetchConfig withFileReaderThreads(int fileReaderThreads) {
+        return new FetchConfig(fileRoots, namedFileRoots, allowedHosts, connectTimeoutMs, readTimeoutMs, maxImageBytes,
+                fileReaderThreads);
     }
 
     /** Real paths of the directories {@code file:} URIs may point into (immutable). */
@@ -154,6 +183,10 @@ public final class FetchConfig {
         return maxImageBytes;
     }
 
+    public int fileReaderThreads() {
+        return fileReaderThreads;
+    }
+
     /**
      * The roots as configured and as real paths. A URI may name a file through either (a root given
      * as a symlink, such as a mounted volume, is then usable by its configured name); only the real
@@ -175,7 +208,8 @@ public final class FetchConfig {
     @Override
     public String toString() {
         return "FetchConfig{fileRoots=" + fileRoots + ", allowedHosts=" + allowedHosts + ", connectTimeoutMs="
-                + connectTimeoutMs + ", readTimeoutMs=" + readTimeoutMs + ", maxImageBytes=" + maxImageBytes + '}';
+                + connectTimeoutMs + ", readTimeoutMs=" + readTimeoutMs + ", maxImageBytes=" + maxImageBytes
+                + ", fileReaderThreads=" + fileReaderThreads + '}';
     }
 
     private static String normaliseHostEntry(String entry) {

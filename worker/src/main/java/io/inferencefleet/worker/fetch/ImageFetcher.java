@@ -22,8 +22,8 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * }</pre>
  *
  * <p>Thread-safe: one fetcher may serve many threads; each call blocks its thread until the result.
- * This class parses the URI and dispatches by scheme; the work is done by a {@link FileFetcher} and an
- * {@link HttpFetcher}, which share one deadline per call. Redirects are followed by hand (at most
+ * This class parses the URI and dispatches by scheme; the work is done by a {@code FileFetcher} and an
+ * {@code HttpFetcher}, which share one deadline per call. Redirects are followed by hand (at most
  * {@value #MAX_REDIRECTS}), each hop checked like the original URI, and never from {@code https} down
  * to {@code http}. After {@link #close()}, {@code fetch} throws {@link IllegalStateException}.
  */
@@ -31,8 +31,8 @@ public final class ImageFetcher implements AutoCloseable {
     public static final int MAX_REDIRECTS = 5;
 
     private final FetchConfig config;
-    private final ImageSource files;
-    private final ImageSource http;
+    private final FileFetcher files;
+    private final HttpFetcher http;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     public ImageFetcher(FetchConfig config) {
@@ -40,7 +40,7 @@ public final class ImageFetcher implements AutoCloseable {
     }
 
     /** With the given sources (tests inject seams through them); takes ownership of both. */
-    ImageFetcher(FetchConfig config, ImageSource files, ImageSource http) {
+    ImageFetcher(FetchConfig config, FileFetcher files, HttpFetcher http) {
         this.config = config;
         this.files = files;
         this.http = http;
@@ -52,7 +52,7 @@ public final class ImageFetcher implements AutoCloseable {
 
     /**
      * Fetches {@code uri} whole, or says why not. Blocks for at most about
-     * {@link FetchConfig#readTimeoutMs()} for HTTP; {@code file:} reads are bounded by size only.
+     * {@link FetchConfig#readTimeoutMs()}, for files as for HTTP.
      *
      * @param uri as it came in the record; {@code null}, blank and malformed values are {@link FetchStatus#FORBIDDEN_URI}
      * @throws IllegalStateException if the fetcher is closed
@@ -97,7 +97,20 @@ public final class ImageFetcher implements AutoCloseable {
         }
     }
 
-    /** Releases the sources' threads; in-flight fetches fail. A second close does nothing. */
+    /**
+     * File reader threads still blocked in the OS after their caller gave up: opening a FIFO that no
+     * one writes, or a hung network mount. Not zero means something under the file roots is not a
+     * plain file on a healthy disk; at {@link FetchConfig#fileReaderThreads()} every {@code file:}
+     * fetch fails at once. Worth exporting as a gauge and failing {@code /ready} on.
+     */
+    public int stuckFileReaders() {
+        return files.stuckReads();
+    }
+
+    /**
+     * Releases the sources' threads. In-flight fetches fail: queued file reads and interruptible ones
+     * at once, the rest by their deadline. A second close does nothing.
+     */
     @Override
     public void close() {
         if (closed.getAndSet(true)) {

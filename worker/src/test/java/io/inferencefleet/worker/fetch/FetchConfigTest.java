@@ -72,6 +72,9 @@ class FetchConfigTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> FetchConfig.defaults().withReadTimeoutMs(-5));
         assertEquals("Invalid value -5 for readTimeoutMs: must be positive", e.getMessage());
+        assertEquals(4, FetchConfig.defaults().withFileReaderThreads(4).fileReaderThreads());
+        e = assertThrows(IllegalArgumentException.class, () -> FetchConfig.defaults().withFileReaderThreads(0));
+        assertEquals("Invalid value 0 for fileReaderThreads: must be between 1 and 1024", e.getMessage());
     }
 
     @Test
