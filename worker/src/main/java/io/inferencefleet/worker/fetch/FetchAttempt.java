@@ -63,7 +63,12 @@ final class FetchAttempt {
     static String describe(Throwable t) {
         for (Throwable c = t; c != null; c = c.getCause()) {
             if (c.getMessage() != null && !c.getMessage().isBlank()) {
-                return t.getClass().getSimpleName() + " (" + c.getMessage() + ")";
+                String message = c.getMessage();
+                // Messages can embed whole inputs (a 100 kB URI): keep details bounded like everything else.
+                if (message.length() > MAX_QUOTED_CHARS) {
+                    message = message.substring(0, MAX_QUOTED_CHARS) + "...";
+                }
+                return t.getClass().getSimpleName() + " (" + message + ")";
             }
         }
         return t.getClass().getSimpleName();

@@ -51,27 +51,36 @@ import java.util.concurrent.atomic.AtomicInteger;
  * The hand-off costs tens of microseconds per file, small against decoding the image.
  */
 final class FileFetcher implements ImageSource {
-    /** Test seam: runs on the reader thread after the checks and just before the open, where a swap would race. */
-    interface BeforeOpen {
-        void beforeOpen(Path real) throws IOException;
+    /** Test seams on the reader thread; {@link #NONE} in production. */
+    interface Hooks {
+        Hooks NONE = new Hooks() { };
+
+        /** The buffer for a file of {@code bytes} (tests simulate a heap too full for it). */
+        default byte[] allocate(int bytes) {
+            return new byte[bytes];
+        }
+
+        /** Runs after the checks and just before the open, where a swap would race. */
+        default void beforeOpen(Path real) throws IOException {
+        }
     }
 
     private static final AtomicInteger FETCHERS = new AtomicInteger();
 
     private final FetchConfig config;
-    private final BeforeOpen beforeOpen;
+    private final Hooks hooks;
     /** Null when there are no roots: nothing will ever be read. */
     private final ThreadPoolExecutor readers;
     /** Reads whose caller has given up but whose thread has not come back. */
     private final AtomicInteger stuck = new AtomicInteger();
 
     FileFetcher(FetchConfig config) {
-        this(config, real -> { });
+        this(config, Hooks.NONE);
     }
 
-    FileFetcher(FetchConfig config, BeforeOpen beforeOpen) {
+    FileFetcher(FetchConfig config, Hooks hooks) {
         this.config = config;
-        this.beforeOpen = beforeOpen;
+        this.hooks = hooks;
         if (config.fileRoots().isEmpty()) {
             this.readers = null;
         } else {
@@ -171,8 +180,12 @@ final class FileFetcher implements ImageSource {
         } catch (CancellationException e) {
             return attempt.fail(FetchStatus.FETCH_FAILED, "ImageFetcher closed while reading " + named);
         } catch (ExecutionException e) {
-            // Not an I/O error (those are results): a hole in our checks, which must cost one record only.
-            return attempt.fail(FetchStatus.FETCH_FAILED, "unexpected " + e.getCause() + " reading " + named);
+            // Not an I/O error (those are results) but a hole in our code: ImageFetcher answers and counts those.
+            Throwable cause = e.getCause();
+            if (cause instanceof Error) {
+                throw (Error) cause;
+            }
+            throw cause instanceof RuntimeException ? (RuntimeException) cause : new IllegalStateException(cause);
         }
     }
 
@@ -271,8 +284,17 @@ final class FileFetcher implements ImageSource {
                 return attempt.fail(FetchStatus.TOO_LARGE, "file " + named + " is " + sizeBytes
                         + " bytes, over maxImageBytes=" + config.maxImageBytes());
             }
-            byte[] bytes = new byte[(int) sizeBytes];
-            beforeOpen.beforeOpen(real);
+            byte[] bytes;
+            try {
+                bytes = hooks.allocate((int) sizeBytes);
+            } catch (OutOfMemoryError e) {
+                // Not TOO_LARGE: the image is within the limit and may well be read a moment later, when the heap
+                // has room; too_large tells the client that retrying is pointless.
+                return attempt.fail(FetchStatus.FETCH_FAILED, "no heap for the " + sizeBytes + "-byte file " + named
+                        + " right now (OutOfMemoryError); is maxImageBytes=" + config.maxImageBytes() + " too large"
+                        + " for this heap and number of lanes?");
+            }
+            hooks.beforeOpen(real);
             // NOFOLLOW: the last component must still be the file we checked, not a symlink swapped in since.
             try (FileChannel in = FileChannel.open(real, StandardOpenOption.READ, LinkOption.NOFOLLOW_LINKS)) {
                 ByteBuffer buffer = ByteBuffer.wrap(bytes);

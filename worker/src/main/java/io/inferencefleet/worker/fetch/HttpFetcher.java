@@ -123,7 +123,12 @@ final class HttpFetcher implements ImageSource {
                     .GET()
                     .build();
             BodyChoice choice = new BodyChoice(config.maxImageBytes());
-            CompletableFuture<HttpResponse<BoundedBodySubscriber.Body>> future = client.sendAsync(request, choice);
+            CompletableFuture<HttpResponse<BoundedBodySubscriber.Body>> future;
+            try {
+                future = client.sendAsync(request, choice);
+            } catch (RejectedExecutionException e) {
+                return attempt.fail(FetchStatus.FETCH_FAILED, "ImageFetcher closed while fetching " + redact(uri));
+            }
             HttpResponse<BoundedBodySubscriber.Body> response;
             try {
                 // Covers the body too, which the request timeout does not.
@@ -282,6 +287,12 @@ final class HttpFetcher implements ImageSource {
                 return timedOut(uri, attempt);
             }
         }
+        if (cause instanceof OutOfMemoryError) {
+            // FETCH_FAILED, not TOO_LARGE: within the limit, and it may fit a moment later.
+            return attempt.fail(FetchStatus.FETCH_FAILED, "no heap for the body of " + redact(uri) + " right now"
+                    + " (OutOfMemoryError); is maxImageBytes=" + config.maxImageBytes() + " too large for this heap"
+                    + " and number of lanes?");
+        }
         if (cause instanceof ConnectException) {
             return attempt.fail(FetchStatus.FETCH_FAILED, "cannot connect to " + uri.getHost() + ":" + effectivePort(uri)
                     + ": " + describe(cause));
@@ -328,7 +339,12 @@ final class HttpFetcher implements ImageSource {
             if (declared > maxBytes) {
                 return BoundedBodySubscriber.refusing(declared);
             }
-            BoundedBodySubscriber s = new BoundedBodySubscriber(maxBytes, declared);
+            BoundedBodySubscriber s;
+            try {
+                s = new BoundedBodySubscriber(maxBytes, declared);
+            } catch (OutOfMemoryError e) {
+                return BoundedBodySubscriber.failed(e); // the buffer for the declared length did not fit
+            }
             reading = s;
             if (cancelled) {
                 s.cancel();

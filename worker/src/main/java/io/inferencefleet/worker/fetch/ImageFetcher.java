@@ -6,6 +6,7 @@ import java.net.URI;
 import java.net.URISyntaxException;
 import java.util.Locale;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Fetches the bytes of one image named by a record's {@code imageUri}, from a {@code file:} URI
@@ -29,11 +30,15 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 public final class ImageFetcher implements AutoCloseable {
     public static final int MAX_REDIRECTS = 5;
+    /** When even building a detail message fails (the heap is exhausted), this answer is still at hand. */
+    private static final FetchResult UNEXPECTED_WITHOUT_DETAIL = FetchResult.failed(FetchStatus.FETCH_FAILED,
+            "unexpected error while fetching (no detail: building it failed too, the heap may be exhausted)", 0);
 
     private final FetchConfig config;
     private final FileFetcher files;
     private final HttpFetcher http;
     private final AtomicBoolean closed = new AtomicBoolean();
+    private final AtomicLong unexpectedFailures = new AtomicLong();
 
     public ImageFetcher(FetchConfig config) {
         this(config, new FileFetcher(config), new HttpFetcher(config));
@@ -64,9 +69,18 @@ public final class ImageFetcher implements AutoCloseable {
         FetchAttempt attempt = FetchAttempt.start(config);
         try {
             return parseAndDispatch(uri, attempt);
-        } catch (RuntimeException e) {
-            // A hole in our checks must cost one record, not the worker thread.
-            return attempt.fail(FetchStatus.FETCH_FAILED, "unexpected " + e + " fetching " + quote(uri));
+        } catch (Throwable t) {
+            // A hole in our code, or an Error (out of memory, stack overflow, a missing class), must cost one
+            // record, not the lane: AgentRunner would rethrow it and the record would never be answered. Nothing
+            // is rethrown, VirtualMachineError included: the caller cannot answer the record after a throw, and
+            // the JVM reports heap exhaustion on its own (and -XX:+ExitOnOutOfMemoryError, if set, still acts).
+            unexpectedFailures.incrementAndGet();
+            try {
+                return attempt.fail(FetchStatus.FETCH_FAILED, "unexpected " + FetchAttempt.describe(t) + " fetching "
+                        + quote(uri));
+            } catch (Throwable again) {
+                return UNEXPECTED_WITHOUT_DETAIL;
+            }
         }
     }
 
@@ -95,6 +109,15 @@ public final class ImageFetcher implements AutoCloseable {
                 return attempt.fail(FetchStatus.FORBIDDEN_URI, "scheme " + quote(scheme) + " is not allowed (only"
                         + " file:, http:, https:)");
         }
+    }
+
+    /**
+     * Fetches answered with {@link FetchStatus#FETCH_FAILED} because something was thrown that this
+     * package did not expect: a bug to report (the detail names the exception), or an {@link Error}
+     * such as {@link OutOfMemoryError}. Worth exporting as a counter; it should stay at zero.
+     */
+    public long unexpectedFailures() {
+        return unexpectedFailures.get();
     }
 
     /**

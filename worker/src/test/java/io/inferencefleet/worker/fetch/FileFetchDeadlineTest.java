@@ -30,7 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * {@code file:} reads obey {@link FetchConfig#readTimeoutMs()} even when the file turns into a FIFO
  * after the regular-file check (the race an attacker with write access to a root could win). The
- * swap happens in {@link FileFetcher.BeforeOpen}, exactly between the check and the open, so the test
+ * swap happens in {@link FileFetcher.Hooks#beforeOpen}, exactly between the check and the open, so the test
  * does not depend on winning a race; the FIFOs are real ({@code mkfifo}).
  */
 class FileFetchDeadlineTest {
@@ -185,21 +185,28 @@ class FileFetchDeadlineTest {
                 new HttpFetcher(config));
     }
 
-    private FileFetcher.BeforeOpen swapToFifo(Path victim, boolean withStallingWriter) throws IOException {
+    private FileFetcher.Hooks swapToFifo(Path victim, boolean withStallingWriter) throws IOException {
         Path realVictim = victim.toRealPath();
-        return real -> {
-            if (real.equals(realVictim) && Files.isRegularFile(real)) {
-                Files.delete(real);
-                mkfifo(real);
-                fifos.add(real);
-                if (withStallingWriter) {
-                    // Read+write does not block on a Linux FIFO, so the test thread never waits for the fetcher.
-                    FileChannel writer = FileChannel.open(real, StandardOpenOption.READ, StandardOpenOption.WRITE);
-                    fifoEnds.add(writer);
-                    writer.write(ByteBuffer.wrap(new byte[] {1}));
-                }
+        return new FileFetcher.Hooks() {
+            @Override
+            public void beforeOpen(Path real) throws IOException {
+                swap(real, realVictim, withStallingWriter);
             }
         };
+    }
+
+    private void swap(Path real, Path realVictim, boolean withStallingWriter) throws IOException {
+        if (real.equals(realVictim) && Files.isRegularFile(real)) {
+            Files.delete(real);
+            mkfifo(real);
+            fifos.add(real);
+            if (withStallingWriter) {
+                // Read+write does not block on a Linux FIFO, so the test thread never waits for the fetcher.
+                FileChannel writer = FileChannel.open(real, StandardOpenOption.READ, StandardOpenOption.WRITE);
+                fifoEnds.add(writer);
+                writer.write(ByteBuffer.wrap(new byte[] {1}));
+            }
+        }
     }
 
     /** Opens and closes a writing end, which lets a reader blocked in open() through to EOF. */
