@@ -57,6 +57,14 @@ final class BoundedBodySubscriber implements BodySubscriber<BoundedBodySubscribe
         return s;
     }
 
+    /** A subscriber that reads nothing and fails with {@code error}: for a body we could not even start. */
+    static BodySubscriber<Body> failed(Throwable error) {
+        BoundedBodySubscriber s = new BoundedBodySubscriber(0, 0);
+        s.cancelled = true;
+        s.body.completeExceptionally(error);
+        return s;
+    }
+
     /** Stops reading; safe from any thread, before or after the subscription arrives. */
     void cancel() {
         cancelled = true;
@@ -82,18 +90,28 @@ final class BoundedBodySubscriber implements BodySubscriber<BoundedBodySubscribe
         if (body.isDone()) {
             return;
         }
-        for (ByteBuffer item : items) {
-            int n = item.remaining();
-            if ((long) length + n > maxBytes) {
-                subscription.cancel();
-                body.complete(new Body(new byte[0], (long) length + n));
-                return;
+        try {
+            for (ByteBuffer item : items) {
+                int n = item.remaining();
+                if ((long) length + n > maxBytes) {
+                    subscription.cancel();
+                    body.complete(new Body(new byte[0], (long) length + n));
+                    return;
+                }
+                if (length + n > buffer.length) {
+                    buffer = Arrays.copyOf(buffer, (int) Math.min(maxBytes, Math.max((long) buffer.length * 2,
+                            length + n)));
+                }
+                item.get(buffer, length, n);
+                length += n;
             }
-            if (length + n > buffer.length) {
-                buffer = Arrays.copyOf(buffer, (int) Math.min(maxBytes, Math.max((long) buffer.length * 2, length + n)));
-            }
-            item.get(buffer, length, n);
-            length += n;
+        } catch (Throwable t) {
+            // Growing the buffer can run out of heap: fail this body at once rather than leave it to the client
+            // (whose handling of a throwing subscriber is unspecified) and the fetch to its deadline.
+            buffer = null;
+            subscription.cancel();
+            body.completeExceptionally(t);
+            return;
         }
         if (cancelled) {
             subscription.cancel();
@@ -109,6 +127,9 @@ final class BoundedBodySubscriber implements BodySubscriber<BoundedBodySubscribe
 
     @Override
     public void onComplete() {
+        if (body.isDone()) {
+            return; // cut off or failed already (buffer may be gone); a late completion changes nothing
+        }
         body.complete(new Body(length == buffer.length ? buffer : Arrays.copyOf(buffer, length), 0));
     }
 

@@ -1,10 +1,14 @@
 package io.inferencefleet.worker.fetch;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -66,12 +70,64 @@ class FetchConfigTest {
     }
 
     @Test
+    void internalAddressesNeedTheAddressOrLocalhostListed() throws UnknownHostException {
+        FetchConfig config = FetchConfig.defaults().withAllowedHosts("images.example.com", "127.0.0.1:8080", "[::1]",
+                "localhost:9000", "169.254.169.254");
+        InetAddress loopback = InetAddress.getByName("127.0.0.1");
+        // A listed name leads to public (and private) addresses, never to loopback or link-local ones.
+        assertNull(config.refusesAddress("images.example.com", 443, InetAddress.getByName("93.184.216.34")));
+        assertNull(config.refusesAddress("images.example.com", 443, InetAddress.getByName("10.1.2.3")));
+        assertEquals("host images.example.com resolves to loopback address 127.0.0.1, which only that address as an"
+                + " IP literal in allowedHosts allows", config.refusesAddress("images.example.com", 443, loopback));
+        // The literal itself is listed, for that port only.
+        assertNull(config.refusesAddress("127.0.0.1", 8080, loopback));
+        assertNotNull(config.refusesAddress("127.0.0.1", 8081, loopback));
+        // Compared as addresses, not as text: [::1] is 0:0:0:0:0:0:0:1.
+        assertNull(config.refusesAddress("[0:0:0:0:0:0:0:1]", 80, InetAddress.getByName("::1")));
+        // localhost on the list may be what it is.
+        assertNull(config.refusesAddress("localhost", 9000, loopback));
+        assertNull(config.refusesAddress("LocalHost", 9000, InetAddress.getByName("::1")));
+        // The metadata address is reachable only because it is listed as a literal; then from any allowed name.
+        InetAddress metadata = InetAddress.getByName("169.254.169.254");
+        assertNull(config.refusesAddress("169.254.169.254", 80, metadata));
+        assertNull(config.refusesAddress("images.example.com", 80, metadata));
+        assertEquals("host images.example.com resolves to link-local address 169.254.169.254, which only that address"
+                + " as an IP literal in allowedHosts allows", FetchConfig.defaults().withAllowedHosts("images.example.com")
+                .refusesAddress("images.example.com", 80, metadata));
+    }
+
+    @Test
+    void internalKinds() throws UnknownHostException {
+        assertEquals("loopback", FetchConfig.internalKind(InetAddress.getByName("127.255.0.1")));
+        assertEquals("link-local", FetchConfig.internalKind(InetAddress.getByName("fe80::1234")));
+        assertEquals("any-local", FetchConfig.internalKind(InetAddress.getByName("0.0.0.7")));
+        assertEquals("multicast", FetchConfig.internalKind(InetAddress.getByName("239.1.2.3")));
+        assertEquals("loopback", FetchConfig.internalKind(InetAddress.getByName("::ffff:127.0.0.1")));
+        assertEquals("link-local", FetchConfig.internalKind(InetAddress.getByName("::169.254.169.254")));
+        assertNull(FetchConfig.internalKind(InetAddress.getByName("2001:db8::1")));
+        assertNull(FetchConfig.internalKind(InetAddress.getByName("192.168.1.1")));
+    }
+
+    @Test
+    void ipLiteralsMustBeValid() {
+        for (String bad : new String[] {"999.1.1.1", "[1::2::3]"}) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> FetchConfig.defaults().withAllowedHosts(bad), bad);
+            assertTrue(e.getMessage().startsWith("Invalid value " + bad + " for allowedHosts: not a valid IPv"),
+                    e.getMessage());
+        }
+    }
+
+    @Test
     void limitsMustBePositive() {
         assertThrows(IllegalArgumentException.class, () -> FetchConfig.defaults().withMaxImageBytes(0));
         assertThrows(IllegalArgumentException.class, () -> FetchConfig.defaults().withConnectTimeoutMs(0));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> FetchConfig.defaults().withReadTimeoutMs(-5));
         assertEquals("Invalid value -5 for readTimeoutMs: must be positive", e.getMessage());
+        assertEquals(4, FetchConfig.defaults().withFileReaderThreads(4).fileReaderThreads());
+        e = assertThrows(IllegalArgumentException.class, () -> FetchConfig.defaults().withFileReaderThreads(0));
+        assertEquals("Invalid value 0 for fileReaderThreads: must be between 1 and 1024", e.getMessage());
     }
 
     @Test

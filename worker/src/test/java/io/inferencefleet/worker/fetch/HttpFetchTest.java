@@ -12,9 +12,14 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -87,6 +92,7 @@ class HttpFetchTest {
         route("/redirect-other-host", ex -> redirect(ex, "http://localhost:" + port + "/img"));
         route("/redirect-file", ex -> redirect(ex, "file:///etc/passwd"));
         route("/redirect-loop", ex -> redirect(ex, "/redirect-loop"));
+        route("/redirect-localtest", ex -> redirect(ex, "http://localtest:" + port + "/img"));
         server.start();
     }
 
@@ -231,6 +237,137 @@ class HttpFetchTest {
             assertTrue(r.detail().length() < 600, "detail quotes a bounded part of the input: " + r.detail().length());
             assertFalse(r.detail().contains("pw@"), r.detail());
         }
+    }
+
+    @Test
+    void allowedNameThatResolvesToLoopbackIsForbiddenNamingHostAndAddress() {
+        // "localtest" is allowed by name; DNS (the test resolver) points it at this machine.
+        for (String address : new String[] {"127.0.0.1", "127.9.8.7", "::1"}) {
+            try (ImageFetcher f = resolving(Map.of("localtest", new String[] {address}), "localtest:" + port)) {
+                FetchResult r = f.fetch("http://localtest:" + port + "/img");
+                assertEquals(FetchStatus.FORBIDDEN_URI, r.status(), r.detail());
+                assertTrue(r.detail().contains("host localtest resolves to loopback address "
+                        + InetAddress.getByName(address).getHostAddress()), r.detail());
+            } catch (UnknownHostException e) {
+                throw new AssertionError(e);
+            }
+        }
+    }
+
+    @Test
+    void metadataLinkLocalAnyLocalAndMulticastAddressesBehindAnAllowedNameAreForbidden() {
+        Map<String, String> kinds = Map.of(
+                "169.254.169.254", "link-local", "fe80::1", "link-local", "0.0.0.0", "any-local", "0.1.2.3", "any-local",
+                "::", "any-local", "224.0.0.1", "multicast", "ff02::1", "multicast",
+                "::127.0.0.1", "loopback"); // IPv4-compatible IPv6, judged by its IPv4 part
+        for (Map.Entry<String, String> e : kinds.entrySet()) {
+            try (ImageFetcher f = resolving(Map.of("images.example.com", new String[] {e.getKey()}),
+                    "images.example.com")) {
+                FetchResult r = f.fetch("https://images.example.com/cat.jpg?sig=s3cr3t");
+                assertEquals(FetchStatus.FORBIDDEN_URI, r.status(), e.getKey() + " -> " + r.detail());
+                assertTrue(r.detail().contains("host images.example.com resolves to " + e.getValue() + " address "),
+                        r.detail());
+                assertFalse(r.detail().contains("s3cr3t"), r.detail());
+            }
+        }
+        // Any address counts, not only the first one the client would try.
+        try (ImageFetcher f = resolving(Map.of("images.example.com", new String[] {"93.184.216.34", "169.254.169.254"}),
+                "images.example.com")) {
+            FetchResult r = f.fetch("https://images.example.com/cat.jpg");
+            assertEquals(FetchStatus.FORBIDDEN_URI, r.status(), r.detail());
+            assertTrue(r.detail().contains("169.254.169.254"), r.detail());
+        }
+    }
+
+    @Test
+    void redirectToAnAllowedNameThatResolvesToLoopbackIsForbidden() {
+        // The first hop is localhost, listed explicitly (allowed); the redirect's name is checked again. Listing
+        // 127.0.0.1 instead would allow localtest too: a listed address is allowed behind any allowed name.
+        try (ImageFetcher f = resolving(Map.of("localhost", new String[] {"127.0.0.1"}, "localtest",
+                new String[] {"127.0.0.1"}), "localhost:" + port, "localtest:" + port)) {
+            FetchResult r = f.fetch("http://localhost:" + port + "/redirect-localtest");
+            assertEquals(FetchStatus.FORBIDDEN_URI, r.status(), r.detail());
+            assertTrue(r.detail().startsWith("redirected to ") && r.detail().contains("resolves to loopback address"
+                    + " 127.0.0.1"), r.detail());
+        }
+    }
+
+    @Test
+    void localhostListedExplicitlyMayReachLoopback() {
+        try (ImageFetcher f = new ImageFetcher(fetcher.config().withAllowedHosts("localhost:" + port))) {
+            FetchResult r = f.fetch("http://localhost:" + port + "/img");
+            assertEquals(FetchStatus.OK, r.status(), r.detail());
+            assertArrayEquals(IMAGE, r.bytes());
+        }
+    }
+
+    @Test
+    void hostLookupObeysTheDeadline() {
+        CountDownLatch never = new CountDownLatch(1);
+        HttpFetcher http = new HttpFetcher(fetcher.config().withAllowedHosts("slow-dns.example"), host -> {
+            await(never); // a resolver that does not answer
+            throw new UnknownHostException(host);
+        });
+        try (ImageFetcher f = new ImageFetcher(fetcher.config(), new FileFetcher(fetcher.config()), http)) {
+            FetchResult r = f.fetch("http://slow-dns.example/img");
+            assertEquals(FetchStatus.FETCH_TIMEOUT, r.status(), r.detail());
+            assertTrue(r.detail().contains("looking up host slow-dns.example"), r.detail());
+            assertTrue(r.elapsedNs() < TimeUnit.MILLISECONDS.toNanos(READ_TIMEOUT_MS + 700), r.toString());
+        } finally {
+            never.countDown();
+        }
+    }
+
+    @Test
+    void hungDnsCostsABoundedNumberOfThreads() throws Exception {
+        CountDownLatch never = new CountDownLatch(1);
+        FetchConfig config = fetcher.config().withAllowedHosts("slow-dns.example").withReadTimeoutMs(100);
+        HttpFetcher http = new HttpFetcher(config, host -> {
+            await(never);
+            throw new UnknownHostException(host);
+        });
+        ExecutorService lanes = Executors.newFixedThreadPool(4);
+        try (ImageFetcher f = new ImageFetcher(config, new FileFetcher(config), http)) {
+            List<Future<FetchResult>> results = new ArrayList<>();
+            for (int i = 0; i < 3 * HttpFetcher.LOOKUP_THREADS; i++) {
+                results.add(lanes.submit(() -> f.fetch("http://slow-dns.example/img")));
+            }
+            for (Future<FetchResult> r : results) {
+                assertEquals(FetchStatus.FETCH_TIMEOUT, r.get(10, TimeUnit.SECONDS).status());
+            }
+            long dnsThreads = Thread.getAllStackTraces().keySet().stream()
+                    .filter(t -> t.getName().startsWith("fetch-dns-")).count();
+            assertTrue(dnsThreads <= HttpFetcher.LOOKUP_THREADS, dnsThreads + " lookup threads");
+        } finally {
+            never.countDown();
+            lanes.shutdownNow();
+        }
+    }
+
+    @Test
+    void unknownHostIsAFailure() {
+        try (ImageFetcher f = resolving(Map.of(), "nowhere.example")) {
+            FetchResult r = f.fetch("http://nowhere.example/img");
+            assertEquals(FetchStatus.FETCH_FAILED, r.status(), r.detail());
+            assertTrue(r.detail().startsWith("cannot resolve host nowhere.example"), r.detail());
+        }
+    }
+
+    /** A fetcher on the shared config with {@code allowed} hosts and a resolver that knows only {@code names}. */
+    private ImageFetcher resolving(Map<String, String[]> names, String... allowed) {
+        FetchConfig config = fetcher.config().withAllowedHosts(allowed);
+        HttpFetcher http = new HttpFetcher(config, host -> {
+            String[] literals = names.get(host);
+            if (literals == null) {
+                throw new UnknownHostException(host);
+            }
+            InetAddress[] addresses = new InetAddress[literals.length];
+            for (int i = 0; i < literals.length; i++) {
+                addresses[i] = InetAddress.getByName(literals[i]); // literals: parsed, not looked up
+            }
+            return addresses;
+        });
+        return new ImageFetcher(config, new FileFetcher(config), http);
     }
 
     private static void route(String path, HttpHandler handler) {
