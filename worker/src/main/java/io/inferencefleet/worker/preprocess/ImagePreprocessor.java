@@ -2,18 +2,19 @@ package io.inferencefleet.worker.preprocess;
 
 import java.nio.ByteBuffer;
 import org.opencv.core.Core;
+import org.opencv.core.CvException;
 import org.opencv.core.CvType;
 import org.opencv.core.Mat;
 import org.opencv.core.MatOfByte;
-import org.opencv.core.Rect;
-import org.opencv.core.Size;
 import org.opencv.imgcodecs.Imgcodecs;
-import org.opencv.imgproc.Imgproc;
 
 /**
  * Turns encoded image bytes into a model input written straight into the caller's memory (a
  * shared-memory tensor slot): decode (colour, grayscale, alpha, palette, 16-bit), resize the short
  * side (bilinear), centre-crop, scale and normalise per channel, planar float32 (CHW) in RGB order.
+ * Only the crop is ever resampled ({@link CropResampler}, bit-exact with resizing everything and cropping), so the
+ * cost after decoding is that of a crop-sized image whatever the input's shape: a 1x30000 PNG no longer builds a
+ * 256 x 7,680,000 intermediate.
  *
  * <pre>{@code
  * try (ImagePreprocessor pre = new ImagePreprocessor(PreprocessConfig.imageNet())) {
@@ -22,6 +23,11 @@ import org.opencv.imgproc.Imgproc;
  * }
  * }</pre>
  *
+ * <p>Refused from the header, before anything is decoded: more pixels than {@link PreprocessConfig#maxPixels()} or
+ * a longer-than-{@link PreprocessConfig#maxAspectRatio()} shape ({@link PreprocessStatus#TOO_LARGE}), more JPEG
+ * scans than {@link PreprocessConfig#maxJpegScans()} ({@link PreprocessStatus#UNDECODABLE}), GIF and floating-point
+ * TIFF ({@link PreprocessStatus#UNSUPPORTED_FORMAT}).
+ *
  * <p>Not thread-safe: one per decoder thread (it reuses OpenCV buffers between images). The target
  * is written from its position, {@link PreprocessConfig#tensorBytes()} bytes, and holds the model
  * input only when the result is {@link PreprocessStatus#OK}; otherwise its contents are
@@ -29,7 +35,8 @@ import org.opencv.imgproc.Imgproc;
  */
 public final class ImagePreprocessor implements AutoCloseable {
     private final PreprocessConfig config;
-    private final Mat resized;
+    private final CropResampler resampler;
+    private final Mat cropped;
     private final Mat scaled;
     private final int planeBytes;
     private String lastDetail;
@@ -40,7 +47,8 @@ public final class ImagePreprocessor implements AutoCloseable {
     public ImagePreprocessor(PreprocessConfig config) {
         OpenCv.ensureLoaded();
         this.config = config;
-        this.resized = new Mat();
+        this.resampler = new CropResampler(config.cropSize());
+        this.cropped = new Mat();
         this.scaled = new Mat();
         this.planeBytes = config.cropSize() * config.cropSize() * Float.BYTES;
     }
@@ -67,13 +75,32 @@ public final class ImagePreprocessor implements AutoCloseable {
         if (probe.status() != PreprocessStatus.OK) {
             return fail(probe.status(), probe.detail());
         }
+        String size = probe.format() + " of " + probe.width() + "x" + probe.height();
         if (probe.pixels() > config.maxPixels()) {
-            return fail(PreprocessStatus.TOO_LARGE, probe.format() + " of " + probe.width() + "x" + probe.height()
-                    + " = " + probe.pixels() + " pixels exceeds the limit of " + config.maxPixels());
+            return fail(PreprocessStatus.TOO_LARGE, size + " = " + probe.pixels() + " pixels exceeds the limit of "
+                    + config.maxPixels() + " (maxPixels)");
+        }
+        if (probe.aspectRatio() > config.maxAspectRatio()) {
+            return fail(PreprocessStatus.TOO_LARGE, size + " has an aspect ratio of " + number(probe.aspectRatio())
+                    + " (long side / short side), above the limit of " + number(config.maxAspectRatio())
+                    + " (maxAspectRatio)");
+        }
+        if (probe.scans() > config.maxJpegScans()) {
+            return fail(PreprocessStatus.UNDECODABLE, size + " has " + probe.scans()
+                    + " scans, above the limit of " + config.maxJpegScans()
+                    + " (maxJpegScans; every scan costs the decoder a pass over the whole image)");
         }
         MatOfByte bytes = new MatOfByte(encoded);
-        Mat decoded = Imgcodecs.imdecode(bytes, Imgcodecs.IMREAD_COLOR | Imgcodecs.IMREAD_ANYDEPTH);
+        Mat decoded = null;
         try {
+            try {
+                decoded = Imgcodecs.imdecode(bytes, Imgcodecs.IMREAD_COLOR | Imgcodecs.IMREAD_ANYDEPTH);
+            } catch (CvException e) {
+                // Bad bytes are an outcome on this path, not an error of the worker (only imdecode is caught:
+                // an OpenCV failure after decoding would be our bug and must stay visible as one).
+                return fail(PreprocessStatus.UNDECODABLE, "OpenCV failed on the " + probe.format() + " image of "
+                        + encoded.length + " bytes: " + e.getMessage());
+            }
             if (decoded.empty()) {
                 return fail(PreprocessStatus.UNDECODABLE, "OpenCV could not decode the " + probe.format()
                         + " image of " + encoded.length + " bytes");
@@ -87,14 +114,18 @@ public final class ImagePreprocessor implements AutoCloseable {
                     scale = config.scale() / 257.0;  // 65535 maps to 255
                     break;
                 default:
-                    return fail(PreprocessStatus.UNSUPPORTED_FORMAT, "pixel depth " + CvType.typeToString(decoded.type())
-                            + " is not 8 or 16 bit");
+                    return fail(PreprocessStatus.UNSUPPORTED_FORMAT, probe.format() + " decodes to "
+                            + depthName(decoded.depth()) + " pixels (" + CvType.typeToString(decoded.type())
+                            + "); only 8- and 16-bit integer images are supported");
             }
             writeChw(decoded, scale, target);
             lastDetail = null;
             return PreprocessStatus.OK;
         } finally {
-            decoded.release();
+            // Also when imdecode throws: the native copy of the bytes is as large as the input.
+            if (decoded != null) {
+                decoded.release();
+            }
             bytes.release();
         }
     }
@@ -114,18 +145,10 @@ public final class ImagePreprocessor implements AutoCloseable {
     }
 
     private void writeChw(Mat bgr, double scale, ByteBuffer target) {
-        int shortSide = config.resizeShortSide();
         int crop = config.cropSize();
-        double ratio = (double) shortSide / Math.min(bgr.cols(), bgr.rows());
-        int width = (int) Math.round(bgr.cols() * ratio);
-        int height = (int) Math.round(bgr.rows() * ratio);
-        Imgproc.resize(bgr, resized, new Size(width, height), 0, 0, Imgproc.INTER_LINEAR);
-        Mat cropped = resized.submat(new Rect((width - crop) / 2, (height - crop) / 2, crop, crop));
-        try {
-            cropped.convertTo(scaled, CvType.CV_32F, scale);
-        } finally {
-            cropped.release();
-        }
+        Geometry g = Geometry.of(bgr.cols(), bgr.rows(), config.resizeShortSide(), crop);
+        resampler.resample(bgr, g.width(), g.height(), g.cropX(), g.cropY(), cropped);
+        cropped.convertTo(scaled, CvType.CV_32F, scale);
         int base = target.position();
         for (int c = 0; c < 3; c++) {
             // A Mat over the caller's memory: OpenCV writes the plane in place, no copy afterwards.
@@ -139,6 +162,45 @@ public final class ImagePreprocessor implements AutoCloseable {
         }
     }
 
+    /**
+     * Where the crop lies in the resized image, computed in one place: the resized size is
+     * {@code round(side * resizeShortSide / shortSide)}, the crop starts at {@code (resized - crop) / 2}.
+     * {@code long}: the resized image of a very long picture need not fit in an {@code int}, it is never allocated.
+     */
+    record Geometry(long width, long height, long cropX, long cropY) {
+        static Geometry of(int cols, int rows, int shortSide, int crop) {
+            double ratio = (double) shortSide / Math.min(cols, rows);
+            long width = Math.round(cols * ratio);
+            long height = Math.round(rows * ratio);
+            return new Geometry(width, height, (width - crop) / 2, (height - crop) / 2);
+        }
+    }
+
+    private static String depthName(int depth) {
+        switch (depth) {
+            case CvType.CV_8S:
+                return "8-bit signed";
+            case CvType.CV_16S:
+                return "16-bit signed";
+            case CvType.CV_32S:
+                return "32-bit integer";
+            case CvType.CV_16F:
+                return "16-bit float";
+            case CvType.CV_32F:
+                return "32-bit float";
+            case CvType.CV_64F:
+                return "64-bit float";
+            default:
+                return "depth " + depth;
+        }
+    }
+
+    /** 30000 rather than 30000.0; two decimals otherwise. */
+    private static String number(double value) {
+        return value == Math.rint(value) && Math.abs(value) < 1e15 ? Long.toString((long) value)
+                : String.format(java.util.Locale.ROOT, "%.2f", value);
+    }
+
     private PreprocessStatus fail(PreprocessStatus status, String detail) {
         lastDetail = detail;
         return status;
@@ -148,7 +210,7 @@ public final class ImagePreprocessor implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
-            resized.release();
+            cropped.release();
             scaled.release();
         }
     }
