@@ -57,7 +57,7 @@ import org.apache.kafka.common.utils.Time;
  * }                                                                  // controlled shutdown, data kept
  * }</pre>
  *
- * <p>Both modes use the same single-node settings ({@link #settings}): every internal topic has one
+ * <p>Both modes use the same single-node settings: every internal topic has one
  * replica and needs one in-sync replica, so consumer groups and transactions work on one node;
  * groups rebalance without the usual 3 s wait for more members; topics are created on first use with
  * one partition. Overrides (any Kafka broker setting, e.g. {@code num.partitions} or
@@ -181,8 +181,8 @@ public final class SingleNodeKafka implements AutoCloseable {
         Path data = dir.resolve("data");
         Properties props = settings(data, port, controllerPort);
         props.putAll(overrides);
-        // Validated before anything is written or formatted: a bad override fails with Kafka's
-        // "Invalid value X for configuration NAME" and leaves the directory as it was.
+        // Validated before server.properties is rewritten or the storage formatted: a bad override
+        // fails with Kafka's "Invalid value X for configuration NAME" and leaves the data untouched.
         KafkaConfig config = KafkaConfig.fromProps(props, false);
         Path propsFile = dir.resolve("server.properties");
         try (Writer writer = Files.newBufferedWriter(propsFile, StandardCharsets.UTF_8)) {
