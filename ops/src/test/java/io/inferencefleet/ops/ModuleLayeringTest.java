@@ -9,16 +9,22 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * The design's layering, checked on the compiled classes of every module (ops sees them all):
- * the producer side never reaches into the worker, and the worker reaches Paddle only through
- * {@code native}'s public API and tensors only through {@code shm-transport}'s.
+ * The design's layering, checked on the compiled classes of every module (ops sees them all but
+ * benchmarks): the producer side never reaches into the worker, and the worker reaches Paddle only
+ * through {@code native}'s public API and tensors only through {@code shm-transport}'s; a Kafka
+ * broker is started only by {@code local-kafka}, and main code never uses a test kit.
  */
 class ModuleLayeringTest {
     private static JavaClasses classes;
 
     @BeforeAll
     static void importClasses() {
+        // ArchUnit's own option knows test-classes directories but not Maven test-jars: producer's
+        // (testing.KafkaBroker, client tests) is on this classpath as a -tests.jar whenever it was
+        // packaged, i.e. in `mvn verify` and when ops is built alone.
+        ImportOption noTestJars = location -> !location.contains("-tests.jar");
         classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+                .withImportOption(noTestJars)
                 .importPackages("io.inferencefleet");
     }
 
@@ -42,6 +48,33 @@ class ModuleLayeringTest {
                 .should().dependOnClassesThat().resideInAnyPackage("io.inferencefleet.paddle.model.proto..",
                         "io.inferencefleet.paddle.reference..")
                 .orShould().dependOnClassesThat().haveSimpleName("PaddleNative")
+                .check(classes);
+    }
+
+    @Test
+    void mainCodeUsesNoTestKit() {
+        noClasses().should().dependOnClassesThat().resideInAnyPackage(
+                        "org.apache.kafka.common.test..", "org.apache.kafka.test..", "org.junit..")
+                .because("main code is what the packaged CLI ships; test kits and JUnit belong on test classpaths")
+                .check(classes);
+    }
+
+    @Test
+    void onlyLocalKafkaRunsKafkasServer() {
+        noClasses().that().resideOutsideOfPackage("io.inferencefleet.kafka.local..")
+                .should().dependOnClassesThat().resideInAnyPackage("kafka..", "org.apache.kafka.server..",
+                        "org.apache.kafka.controller..", "org.apache.kafka.raft..", "org.apache.kafka.metadata..")
+                .because("there is one way to start a broker: SingleNodeKafka")
+                .check(classes);
+    }
+
+    @Test
+    void localKafkaDependsOnNothingOfTheProject() {
+        noClasses().that().resideInAPackage("io.inferencefleet.kafka.local..")
+                .should().dependOnClassesThat().resideInAnyPackage("io.inferencefleet.paddle..", "io.inferencefleet.shm..",
+                        "io.inferencefleet.messages..", "io.inferencefleet.client..", "io.inferencefleet.worker..",
+                        "io.inferencefleet.ops..", "io.inferencefleet.benchmarks..", "io.inferencefleet.testing..")
+                .because("it sits below producer and worker, whose tests use it")
                 .check(classes);
     }
 

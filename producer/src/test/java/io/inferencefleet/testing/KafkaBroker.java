@@ -1,5 +1,6 @@
 package io.inferencefleet.testing;
 
+import io.inferencefleet.kafka.local.SingleNodeKafka;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -8,7 +9,6 @@ import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -18,26 +18,28 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.test.KafkaClusterTestKit;
-import org.apache.kafka.common.test.TestKitNodes;
 
-/** A real single-node KRaft Kafka broker in the test JVM (the worker tests' pattern), plus client helpers. */
+/**
+ * A real single-node KRaft Kafka broker in the test JVM, plus the client helpers the tests share:
+ * an ephemeral {@link SingleNodeKafka} (the broker {@code fleet demo} and the benchmarks run), so
+ * the tests exercise Kafka's production server, not a test kit.
+ *
+ * <pre>{@code
+ * try (KafkaBroker broker = new KafkaBroker()) {      // ready when the constructor returns
+ *     broker.createTopic("images", 2);               // or let the first producer auto-create it (1 partition)
+ *     ... broker.readAll("predictions", 3, Duration.ofSeconds(30)) ...
+ * }                                                   // stopped, its temporary directory deleted
+ * }</pre>
+ */
 public final class KafkaBroker implements AutoCloseable {
-    private final KafkaClusterTestKit cluster;
+    private final SingleNodeKafka kafka;
 
     public KafkaBroker() throws Exception {
-        cluster = new KafkaClusterTestKit.Builder(new TestKitNodes.Builder()
-                .setCombined(true).setNumBrokerNodes(1).setNumControllerNodes(1).build())
-                .setConfigProp("offsets.topic.replication.factor", "1")
-                .setConfigProp("group.initial.rebalance.delay.ms", "0")
-                .build();
-        cluster.format();
-        cluster.startup();
-        cluster.waitForReadyBrokers();
+        kafka = SingleNodeKafka.startEphemeral();
     }
 
     public String bootstrapServers() {
-        return cluster.bootstrapServers();
+        return kafka.bootstrapServers();
     }
 
     public Map<String, Object> clientConfig() {
@@ -45,9 +47,7 @@ public final class KafkaBroker implements AutoCloseable {
     }
 
     public void createTopic(String name, int partitions) throws Exception {
-        try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrapServers()))) {
-            admin.createTopics(List.of(new NewTopic(name, partitions, (short) 1))).all().get();
-        }
+        kafka.createTopic(name, partitions);
     }
 
     public KafkaProducer<byte[], byte[]> producer() {
@@ -115,6 +115,6 @@ public final class KafkaBroker implements AutoCloseable {
 
     @Override
     public void close() throws Exception {
-        cluster.close();
+        kafka.close();
     }
 }

@@ -3,7 +3,7 @@ package io.inferencefleet.benchmarks.report;
 import io.inferencefleet.benchmarks.baseline.NaiveWorker;
 import io.inferencefleet.benchmarks.worker.OpenLoopSuite;
 import io.inferencefleet.benchmarks.worker.WorkerThroughputSuite;
-import io.inferencefleet.ops.broker.LocalKafka;
+import io.inferencefleet.kafka.local.SingleNodeKafka;
 import io.inferencefleet.benchmarks.paddle.BenchModels;
 import io.inferencefleet.worker.WorkerMain;
 import io.inferencefleet.worker.config.ThreadPlan;
@@ -80,7 +80,7 @@ public final class FleetReport {
             systems.add(system(name.trim(), auto));
         }
         long started = System.nanoTime();
-        try (LocalKafka kafka = new LocalKafka()) {
+        try (SingleNodeKafka kafka = SingleNodeKafka.startEphemeral()) {
             for (int round = 1; round <= (Boolean.parseBoolean(flags.get("headline")) ? rounds : 0); round++) {
                 double ceiling = WorkerThroughputSuite.ceiling(modelDir, photos, Duration.ofSeconds(15), auto.predictors(),
                         auto.mathThreads(), auto.pinning() == ThreadPlan.Pinning.CPU);

@@ -2,9 +2,9 @@ package io.inferencefleet.benchmarks.report;
 
 import io.inferencefleet.benchmarks.worker.OpenLoopSuite;
 import io.inferencefleet.client.InferenceClient;
+import io.inferencefleet.kafka.local.SingleNodeKafka;
 import io.inferencefleet.messages.InferenceRequest;
 import io.inferencefleet.messages.InferenceResult;
-import io.inferencefleet.ops.broker.LocalKafka;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -39,7 +39,7 @@ final class Session implements AutoCloseable {
         this.photos = photos;
     }
 
-    static Session start(LocalKafka kafka, SystemUnderTest sut, String tag, Path modelDir, Path imagesDir, List<Path> photos,
+    static Session start(SingleNodeKafka kafka, SystemUnderTest sut, String tag, Path modelDir, Path imagesDir, List<Path> photos,
                          Path logDir) throws Exception {
         String in = tag + "-in";
         String out = tag + "-out";

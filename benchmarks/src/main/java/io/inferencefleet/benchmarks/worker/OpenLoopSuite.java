@@ -1,9 +1,9 @@
 package io.inferencefleet.benchmarks.worker;
 
 import io.inferencefleet.client.InferenceClient;
+import io.inferencefleet.kafka.local.SingleNodeKafka;
 import io.inferencefleet.messages.InferenceRequest;
 import io.inferencefleet.messages.InferenceResult;
-import io.inferencefleet.ops.broker.LocalKafka;
 import io.inferencefleet.benchmarks.paddle.BenchModels;
 import io.inferencefleet.worker.Worker;
 import io.inferencefleet.worker.config.WorkerConfig;
@@ -48,7 +48,7 @@ public final class OpenLoopSuite {
         List<Path> photos = WorkerThroughputSuite.sharedPhotos(images);
         Path modelDir = BenchModels.ensure("resnet50").modelFile().getParent();
         List<Phase> phases = new ArrayList<>();
-        try (LocalKafka kafka = new LocalKafka()) {
+        try (SingleNodeKafka kafka = SingleNodeKafka.startEphemeral()) {
             kafka.createTopic("ol-in", 2);
             kafka.createTopic("ol-out", 1);
             Map<String, String> flags = new HashMap<>();

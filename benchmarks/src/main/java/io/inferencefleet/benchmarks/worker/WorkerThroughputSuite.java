@@ -1,9 +1,9 @@
 package io.inferencefleet.benchmarks.worker;
 
+import io.inferencefleet.kafka.local.SingleNodeKafka;
 import io.inferencefleet.messages.InferenceRequest;
 import io.inferencefleet.messages.InferenceResult;
 import io.inferencefleet.messages.MessageCodec;
-import io.inferencefleet.ops.broker.LocalKafka;
 import io.inferencefleet.paddle.Predictor;
 import io.inferencefleet.paddle.PredictorConfig;
 import io.inferencefleet.paddle.model.ModelFiles;
@@ -66,7 +66,7 @@ public final class WorkerThroughputSuite {
         List<Double> ceiling = new ArrayList<>();
         List<Double> worker = new ArrayList<>();
         List<InferenceResult> lastResults = List.of();
-        try (LocalKafka kafka = new LocalKafka()) {
+        try (SingleNodeKafka kafka = SingleNodeKafka.startEphemeral()) {
             for (int round = 1; round <= rounds; round++) {
                 double raw = ceiling(modelDir, photos, Duration.ofSeconds(15));
                 ceiling.add(raw);
@@ -157,7 +157,7 @@ public final class WorkerThroughputSuite {
 
     record RunResult(double imagesPerSecond, List<InferenceResult> results) {}
 
-    static RunResult endToEnd(LocalKafka kafka, Path modelDir, Path images, List<Path> photos, int requests, int round)
+    static RunResult endToEnd(SingleNodeKafka kafka, Path modelDir, Path images, List<Path> photos, int requests, int round)
             throws Exception {
         String in = "bench-in-" + round;
         String out = "bench-out-" + round;
@@ -205,7 +205,7 @@ public final class WorkerThroughputSuite {
         return new RunResult((to - from) / seconds, results);
     }
 
-    private static KafkaConsumer<byte[], byte[]> resultsConsumer(LocalKafka kafka) {
+    private static KafkaConsumer<byte[], byte[]> resultsConsumer(SingleNodeKafka kafka) {
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());

@@ -1,6 +1,6 @@
 package io.inferencefleet.ops.cli;
 
-import io.inferencefleet.ops.broker.StandaloneBroker;
+import io.inferencefleet.kafka.local.SingleNodeKafka;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -41,12 +41,12 @@ final class BrokerCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         long startNs = System.nanoTime();
-        StandaloneBroker broker = StandaloneBroker.start(dir, port,
+        SingleNodeKafka broker = SingleNodeKafka.startPersistent(dir, port,
                 controllerPort != null ? controllerPort : port + 1, settings);
         Thread hook = new Thread(broker::close, "broker-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         out.printf("broker   KRaft Kafka %s at %s   (%s %s, cluster %s, ready in %.1f s; Ctrl-C stops)%n",
-                StandaloneBroker.kafkaVersion(), broker.bootstrapServers(),
+                SingleNodeKafka.kafkaVersion(), broker.bootstrapServers(),
                 broker.formatted() ? "formatted" : "reusing", dir.toAbsolutePath().normalize(),
                 broker.clusterId(), (System.nanoTime() - startNs) / 1e9);
         out.flush();

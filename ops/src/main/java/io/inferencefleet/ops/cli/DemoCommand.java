@@ -1,9 +1,9 @@
 package io.inferencefleet.ops.cli;
 
+import io.inferencefleet.kafka.local.SingleNodeKafka;
 import io.inferencefleet.messages.InferenceRequest;
 import io.inferencefleet.messages.InferenceResult;
 import io.inferencefleet.messages.MessageCodec;
-import io.inferencefleet.ops.broker.LocalKafka;
 import io.inferencefleet.worker.Worker;
 import io.inferencefleet.worker.config.WorkerConfig;
 import java.io.IOException;
@@ -79,7 +79,7 @@ final class DemoCommand implements Callable<Integer> {
         Map<String, Long> sentNs = new LinkedHashMap<>();
         int answered = 0;
         int ok = 0;
-        try (LocalKafka kafka = new LocalKafka()) {
+        try (SingleNodeKafka kafka = SingleNodeKafka.startEphemeral()) {
             out.printf("broker   embedded KRaft Kafka at %s%n", kafka.bootstrapServers());
             kafka.createTopic("images", 2);
             kafka.createTopic("predictions", 1);

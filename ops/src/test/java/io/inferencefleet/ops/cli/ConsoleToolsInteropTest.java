@@ -3,9 +3,9 @@ package io.inferencefleet.ops.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.inferencefleet.kafka.local.SingleNodeKafka;
 import io.inferencefleet.messages.InferenceResult;
 import io.inferencefleet.messages.MessageCodec;
-import io.inferencefleet.ops.broker.StandaloneBroker;
 import io.inferencefleet.paddle.model.synthetic.BuiltinModels;
 import io.inferencefleet.worker.Worker;
 import io.inferencefleet.worker.config.WorkerConfig;
@@ -29,7 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Interoperability with Kafka's own tools: a request typed into Kafka's console producer is answered
  * by a real worker (tiny model), and Kafka's console consumer prints the result. Both tools run as
- * child JVMs from the kafka-tools jar, against {@code fleet broker}'s {@link StandaloneBroker}.
+ * child JVMs from the kafka-tools jar, against {@code fleet broker}'s broker ({@link SingleNodeKafka}, persistent mode).
  */
 @Tag("slow")
 @Timeout(300)  // seconds; a stuck broker shutdown fails the test instead of hanging the build
@@ -46,7 +46,7 @@ class ConsoleToolsInteropTest {
         Path model = Files.createDirectories(temp.resolve("tiny"));
         BuiltinModels.generate("tiny", model, 1);
 
-        try (StandaloneBroker broker = StandaloneBroker.start(temp.resolve("kafka"), freePort(), freePort(), Map.of())) {
+        try (SingleNodeKafka broker = SingleNodeKafka.startPersistent(temp.resolve("kafka"), freePort(), freePort(), Map.of())) {
             String bootstrap = broker.bootstrapServers();
             try (Admin admin = Admin.create(Map.<String, Object>of("bootstrap.servers", bootstrap))) {
                 admin.createTopics(List.of(new NewTopic("images", 2, (short) 1),

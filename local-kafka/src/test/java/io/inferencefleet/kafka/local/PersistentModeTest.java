@@ -1,4 +1,4 @@
-package io.inferencefleet.ops.broker;
+package io.inferencefleet.kafka.local;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -29,10 +29,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
-/** The standalone broker for real: clients produce and consume, and the data survives a restart. */
+/**
+ * The persistent mode ({@code fleet broker}) for real: clients produce and consume, the data survives a
+ * restart, and a second broker on the same directory or port is refused.
+ */
 @Tag("slow")
 @Timeout(120)  // seconds; a stuck broker shutdown fails the test instead of hanging the build
-class StandaloneBrokerTest {
+class PersistentModeTest {
     @TempDir
     Path temp;
 
@@ -44,7 +47,7 @@ class StandaloneBrokerTest {
 
         long coldNs = System.nanoTime();
         String clusterId;
-        try (StandaloneBroker broker = StandaloneBroker.start(dir, port, controllerPort, Map.of())) {
+        try (SingleNodeKafka broker = SingleNodeKafka.startPersistent(dir, port, controllerPort, Map.of())) {
             coldNs = System.nanoTime() - coldNs;
             assertTrue(broker.formatted(), "first use formats the storage");
             assertEquals("127.0.0.1:" + port, broker.bootstrapServers());
@@ -60,13 +63,13 @@ class StandaloneBrokerTest {
         assertTrue(Files.readString(dir.resolve("server.properties")).contains("auto.create.topics.enable=true"));
 
         long warmNs = System.nanoTime();
-        try (StandaloneBroker broker = StandaloneBroker.start(dir, port, controllerPort, Map.of())) {
+        try (SingleNodeKafka broker = SingleNodeKafka.startPersistent(dir, port, controllerPort, Map.of())) {
             warmNs = System.nanoTime() - warmNs;
             assertFalse(broker.formatted(), "the formatted storage is reused");
             assertEquals(clusterId, broker.clusterId());
             assertEquals(List.of("k1=kept across restarts"), read(broker.bootstrapServers(), "events", 1));
         }
-        System.out.printf("standalone broker start: cold (format) %.2f s, warm %.2f s%n", coldNs / 1e9, warmNs / 1e9);
+        System.out.printf("persistent broker start: cold (format) %.2f s, warm %.2f s%n", coldNs / 1e9, warmNs / 1e9);
     }
 
     @Test
@@ -74,7 +77,7 @@ class StandaloneBrokerTest {
         Path dir = temp.resolve("kafka");
         int port = freePort();
         int controllerPort = freePort();
-        try (StandaloneBroker broker = StandaloneBroker.start(dir, port, controllerPort,
+        try (SingleNodeKafka broker = SingleNodeKafka.startPersistent(dir, port, controllerPort,
                 Map.of("auto.create.topics.enable", "false"))) {
             createTopic(broker.bootstrapServers(), "events");
             try (KafkaProducer<String, String> producer = producer(broker.bootstrapServers())) {
@@ -84,12 +87,12 @@ class StandaloneBrokerTest {
             }
             // The same directory is locked by the running broker: a second one must fail, not corrupt it.
             var refused = assertThrows(IllegalStateException.class,
-                    () -> StandaloneBroker.start(dir, freePort(), freePort(), Map.of()).close());
+                    () -> SingleNodeKafka.startPersistent(dir, freePort(), freePort(), Map.of()).close());
             assertTrue(refused.getMessage().contains("in use"), refused.getMessage());
             // A busy port is refused before Kafka starts (Kafka itself would exit the JVM).
             var busy = assertThrows(IllegalStateException.class,
-                    () -> StandaloneBroker.start(temp.resolve("other"), port, freePort(), Map.of()).close());
-            assertTrue(busy.getMessage().contains("--port " + port + " on 127.0.0.1 is in use"), busy.getMessage());
+                    () -> SingleNodeKafka.startPersistent(temp.resolve("other"), port, freePort(), Map.of()).close());
+            assertTrue(busy.getMessage().contains("client port " + port + " on 127.0.0.1 is in use"), busy.getMessage());
             try (KafkaProducer<String, String> producer = producer(broker.bootstrapServers())) {
                 producer.send(new ProducerRecord<>("events", "k", "v")).get();  // the running one is unharmed
             }
