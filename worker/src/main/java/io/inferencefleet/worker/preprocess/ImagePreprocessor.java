@@ -5,15 +5,15 @@ import org.opencv.core.Core;
 import org.opencv.core.CvType;
 import org.opencv.core.Mat;
 import org.opencv.core.MatOfByte;
-import org.opencv.core.Rect;
-import org.opencv.core.Size;
 import org.opencv.imgcodecs.Imgcodecs;
-import org.opencv.imgproc.Imgproc;
 
 /**
  * Turns encoded image bytes into a model input written straight into the caller's memory (a
  * shared-memory tensor slot): decode (colour, grayscale, alpha, palette, 16-bit), resize the short
  * side (bilinear), centre-crop, scale and normalise per channel, planar float32 (CHW) in RGB order.
+ * Only the crop is ever resampled ({@link CropResampler}, bit-exact with resizing everything and cropping), so the
+ * cost after decoding is that of a crop-sized image whatever the input's shape: a 1x30000 PNG no longer builds a
+ * 256 x 7,680,000 intermediate.
  *
  * <pre>{@code
  * try (ImagePreprocessor pre = new ImagePreprocessor(PreprocessConfig.imageNet())) {
@@ -29,7 +29,8 @@ import org.opencv.imgproc.Imgproc;
  */
 public final class ImagePreprocessor implements AutoCloseable {
     private final PreprocessConfig config;
-    private final Mat resized;
+    private final CropResampler resampler;
+    private final Mat cropped;
     private final Mat scaled;
     private final int planeBytes;
     private String lastDetail;
@@ -40,7 +41,8 @@ public final class ImagePreprocessor implements AutoCloseable {
     public ImagePreprocessor(PreprocessConfig config) {
         OpenCv.ensureLoaded();
         this.config = config;
-        this.resized = new Mat();
+        this.resampler = new CropResampler(config.cropSize());
+        this.cropped = new Mat();
         this.scaled = new Mat();
         this.planeBytes = config.cropSize() * config.cropSize() * Float.BYTES;
     }
@@ -114,18 +116,10 @@ public final class ImagePreprocessor implements AutoCloseable {
     }
 
     private void writeChw(Mat bgr, double scale, ByteBuffer target) {
-        int shortSide = config.resizeShortSide();
         int crop = config.cropSize();
-        double ratio = (double) shortSide / Math.min(bgr.cols(), bgr.rows());
-        int width = (int) Math.round(bgr.cols() * ratio);
-        int height = (int) Math.round(bgr.rows() * ratio);
-        Imgproc.resize(bgr, resized, new Size(width, height), 0, 0, Imgproc.INTER_LINEAR);
-        Mat cropped = resized.submat(new Rect((width - crop) / 2, (height - crop) / 2, crop, crop));
-        try {
-            cropped.convertTo(scaled, CvType.CV_32F, scale);
-        } finally {
-            cropped.release();
-        }
+        Geometry g = Geometry.of(bgr.cols(), bgr.rows(), config.resizeShortSide(), crop);
+        resampler.resample(bgr, g.width(), g.height(), g.cropX(), g.cropY(), cropped);
+        cropped.convertTo(scaled, CvType.CV_32F, scale);
         int base = target.position();
         for (int c = 0; c < 3; c++) {
             // A Mat over the caller's memory: OpenCV writes the plane in place, no copy afterwards.
@@ -139,6 +133,20 @@ public final class ImagePreprocessor implements AutoCloseable {
         }
     }
 
+    /**
+     * Where the crop lies in the resized image, computed in one place: the resized size is
+     * {@code round(side * resizeShortSide / shortSide)}, the crop starts at {@code (resized - crop) / 2}.
+     * {@code long}: the resized image of a very long picture need not fit in an {@code int}, it is never allocated.
+     */
+    record Geometry(long width, long height, long cropX, long cropY) {
+        static Geometry of(int cols, int rows, int shortSide, int crop) {
+            double ratio = (double) shortSide / Math.min(cols, rows);
+            long width = Math.round(cols * ratio);
+            long height = Math.round(rows * ratio);
+            return new Geometry(width, height, (width - crop) / 2, (height - crop) / 2);
+        }
+    }
+
     private PreprocessStatus fail(PreprocessStatus status, String detail) {
         lastDetail = detail;
         return status;
@@ -148,7 +156,7 @@ public final class ImagePreprocessor implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
-            resized.release();
+            cropped.release();
             scaled.release();
         }
     }
