@@ -2,6 +2,7 @@ package io.inferencefleet.worker.preprocess;
 
 import java.nio.ByteBuffer;
 import org.opencv.core.Core;
+import org.opencv.core.CvException;
 import org.opencv.core.CvType;
 import org.opencv.core.Mat;
 import org.opencv.core.MatOfByte;
@@ -74,8 +75,16 @@ public final class ImagePreprocessor implements AutoCloseable {
                     + " = " + probe.pixels() + " pixels exceeds the limit of " + config.maxPixels());
         }
         MatOfByte bytes = new MatOfByte(encoded);
-        Mat decoded = Imgcodecs.imdecode(bytes, Imgcodecs.IMREAD_COLOR | Imgcodecs.IMREAD_ANYDEPTH);
+        Mat decoded = null;
         try {
+            try {
+                decoded = Imgcodecs.imdecode(bytes, Imgcodecs.IMREAD_COLOR | Imgcodecs.IMREAD_ANYDEPTH);
+            } catch (CvException e) {
+                // Bad bytes are an outcome on this path, not an error of the worker (only imdecode is caught:
+                // an OpenCV failure after decoding would be our bug and must stay visible as one).
+                return fail(PreprocessStatus.UNDECODABLE, "OpenCV failed on the " + probe.format() + " image of "
+                        + encoded.length + " bytes: " + e.getMessage());
+            }
             if (decoded.empty()) {
                 return fail(PreprocessStatus.UNDECODABLE, "OpenCV could not decode the " + probe.format()
                         + " image of " + encoded.length + " bytes");
@@ -96,7 +105,10 @@ public final class ImagePreprocessor implements AutoCloseable {
             lastDetail = null;
             return PreprocessStatus.OK;
         } finally {
-            decoded.release();
+            // Also when imdecode throws: the native copy of the bytes is as large as the input.
+            if (decoded != null) {
+                decoded.release();
+            }
             bytes.release();
         }
     }
