@@ -23,6 +23,9 @@ import org.opencv.imgcodecs.Imgcodecs;
  * }
  * }</pre>
  *
+ * <p>Refused from the header, before anything is decoded: more pixels than {@link PreprocessConfig#maxPixels()} or
+ * a longer-than-{@link PreprocessConfig#maxAspectRatio()} shape ({@link PreprocessStatus#TOO_LARGE}).
+ *
  * <p>Not thread-safe: one per decoder thread (it reuses OpenCV buffers between images). The target
  * is written from its position, {@link PreprocessConfig#tensorBytes()} bytes, and holds the model
  * input only when the result is {@link PreprocessStatus#OK}; otherwise its contents are
@@ -70,9 +73,15 @@ public final class ImagePreprocessor implements AutoCloseable {
         if (probe.status() != PreprocessStatus.OK) {
             return fail(probe.status(), probe.detail());
         }
+        String size = probe.format() + " of " + probe.width() + "x" + probe.height();
         if (probe.pixels() > config.maxPixels()) {
-            return fail(PreprocessStatus.TOO_LARGE, probe.format() + " of " + probe.width() + "x" + probe.height()
-                    + " = " + probe.pixels() + " pixels exceeds the limit of " + config.maxPixels());
+            return fail(PreprocessStatus.TOO_LARGE, size + " = " + probe.pixels() + " pixels exceeds the limit of "
+                    + config.maxPixels() + " (maxPixels)");
+        }
+        if (probe.aspectRatio() > config.maxAspectRatio()) {
+            return fail(PreprocessStatus.TOO_LARGE, size + " has an aspect ratio of " + number(probe.aspectRatio())
+                    + " (long side / short side), above the limit of " + number(config.maxAspectRatio())
+                    + " (maxAspectRatio)");
         }
         MatOfByte bytes = new MatOfByte(encoded);
         Mat decoded = null;
@@ -98,8 +107,8 @@ public final class ImagePreprocessor implements AutoCloseable {
                     scale = config.scale() / 257.0;  // 65535 maps to 255
                     break;
                 default:
-                    return fail(PreprocessStatus.UNSUPPORTED_FORMAT, "pixel depth " + CvType.typeToString(decoded.type())
-                            + " is not 8 or 16 bit");
+                    return fail(PreprocessStatus.UNSUPPORTED_FORMAT, "pixel depth "
+                            + CvType.typeToString(decoded.type()) + " is not 8 or 16 bit");
             }
             writeChw(decoded, scale, target);
             lastDetail = null;
@@ -157,6 +166,12 @@ public final class ImagePreprocessor implements AutoCloseable {
             long height = Math.round(rows * ratio);
             return new Geometry(width, height, (width - crop) / 2, (height - crop) / 2);
         }
+    }
+
+    /** 30000 rather than 30000.0; two decimals otherwise. */
+    private static String number(double value) {
+        return value == Math.rint(value) && Math.abs(value) < 1e15 ? Long.toString((long) value)
+                : String.format(java.util.Locale.ROOT, "%.2f", value);
     }
 
     private PreprocessStatus fail(PreprocessStatus status, String detail) {

@@ -20,6 +20,11 @@ final class ImageProbe {
         long pixels() {
             return width * height;
         }
+
+        /** Long side over short side. */
+        double aspectRatio() {
+            return (double) Math.max(width, height) / Math.min(width, height);
+        }
     }
 
     private ImageProbe() {}

@@ -4,13 +4,27 @@ import java.util.Arrays;
 
 /**
  * How an encoded image becomes a model input: resize the short side, centre-crop a square, scale,
- * normalise per channel, write planar (CHW) float32 in RGB (or BGR) order. Immutable; the defaults
- * are ImageNet's (the PaddleClas ResNet recipe). {@link PaddleClasConfig} reads the same settings
- * from a PaddleClas {@code inference.yml}.
+ * normalise per channel, write planar (CHW) float32 in RGB (or BGR) order; and which images are refused
+ * before decoding. Immutable; the defaults are ImageNet's (the PaddleClas ResNet recipe). {@link PaddleClasConfig}
+ * reads the model's settings from a PaddleClas {@code inference.yml}; the limits come from the worker's config:
+ * <pre>{@code
+ * PreprocessConfig config = PreprocessConfig.imageNet()
+ *         .withMaxPixels(40_000_000L)      // refuse larger images from their header
+ *         .withMaxAspectRatio(100);        // refuse 1x30000 slivers from their header
+ * }</pre>
+ * Every value is validated when set; a bad one throws
+ * {@code IllegalArgumentException("Invalid value X for NAME: why")}.
  */
 public final class PreprocessConfig {
     /** 40 megapixels: far above any camera photo, far below what exhausts a worker's memory. */
     public static final long DEFAULT_MAX_PIXELS = 40_000_000L;
+    /**
+     * Long side over short side. Panoramas and banners stay well below 100:1 (a 360-degree panorama is about
+     * 8:1, a 728x90 web banner 8:1); beyond that the centre crop shows a sliver stretched a hundredfold, which no
+     * classifier answers meaningfully. Preprocessing cost no longer grows with the ratio (only the crop is
+     * resampled), so this guards the meaning of results, not the worker's memory.
+     */
+    public static final double DEFAULT_MAX_ASPECT_RATIO = 100;
 
     private final int resizeShortSide;
     private final int cropSize;
@@ -19,9 +33,10 @@ public final class PreprocessConfig {
     private final double[] std;
     private final boolean rgb;
     private final long maxPixels;
+    private final double maxAspectRatio;
 
     private PreprocessConfig(int resizeShortSide, int cropSize, double scale, double[] mean, double[] std,
-                             boolean rgb, long maxPixels) {
+                             boolean rgb, long maxPixels, double maxAspectRatio) {
         check(resizeShortSide >= 1, "resizeShortSide", resizeShortSide, "must be positive");
         check(cropSize >= 1 && cropSize <= resizeShortSide, "cropSize", cropSize,
                 "must be positive and at most resizeShortSide (" + resizeShortSide + ")");
@@ -30,6 +45,8 @@ public final class PreprocessConfig {
         check(std.length == 3 && Arrays.stream(std).allMatch(s -> s > 0), "std", Arrays.toString(std),
                 "needs 3 positive values");
         check(maxPixels >= 1, "maxPixels", maxPixels, "must be positive");
+        check(maxAspectRatio >= 1 && Double.isFinite(maxAspectRatio), "maxAspectRatio", maxAspectRatio,
+                "must be a finite number of at least 1 (long side / short side)");
         this.resizeShortSide = resizeShortSide;
         this.cropSize = cropSize;
         this.scale = scale;
@@ -37,28 +54,38 @@ public final class PreprocessConfig {
         this.std = std.clone();
         this.rgb = rgb;
         this.maxPixels = maxPixels;
+        this.maxAspectRatio = maxAspectRatio;
     }
 
     /** ImageNet: short side 256, crop 224, x/255, mean (0.485, 0.456, 0.406), std (0.229, 0.224, 0.225), RGB. */
     public static PreprocessConfig imageNet() {
         return new PreprocessConfig(256, 224, 1.0 / 255.0, new double[] {0.485, 0.456, 0.406},
-                new double[] {0.229, 0.224, 0.225}, true, DEFAULT_MAX_PIXELS);
+                new double[] {0.229, 0.224, 0.225}, true, DEFAULT_MAX_PIXELS, DEFAULT_MAX_ASPECT_RATIO);
     }
 
     public PreprocessConfig withResize(int resizeShortSide, int cropSize) {
-        return new PreprocessConfig(resizeShortSide, cropSize, scale, mean, std, rgb, maxPixels);
+        return new PreprocessConfig(resizeShortSide, cropSize, scale, mean, std, rgb, maxPixels, maxAspectRatio);
     }
 
     public PreprocessConfig withNormalization(double scale, double[] mean, double[] std) {
-        return new PreprocessConfig(resizeShortSide, cropSize, scale, mean, std, rgb, maxPixels);
+        return new PreprocessConfig(resizeShortSide, cropSize, scale, mean, std, rgb, maxPixels, maxAspectRatio);
     }
 
     public PreprocessConfig withRgb(boolean rgb) {
-        return new PreprocessConfig(resizeShortSide, cropSize, scale, mean, std, rgb, maxPixels);
+        return new PreprocessConfig(resizeShortSide, cropSize, scale, mean, std, rgb, maxPixels, maxAspectRatio);
     }
 
+    /** Images whose header gives more pixels are refused as {@link PreprocessStatus#TOO_LARGE} before decoding. */
     public PreprocessConfig withMaxPixels(long maxPixels) {
-        return new PreprocessConfig(resizeShortSide, cropSize, scale, mean, std, rgb, maxPixels);
+        return new PreprocessConfig(resizeShortSide, cropSize, scale, mean, std, rgb, maxPixels, maxAspectRatio);
+    }
+
+    /**
+     * Images whose header gives a larger long-side/short-side ratio are refused as {@link PreprocessStatus#TOO_LARGE}
+     * before decoding; see {@link #DEFAULT_MAX_ASPECT_RATIO}.
+     */
+    public PreprocessConfig withMaxAspectRatio(double maxAspectRatio) {
+        return new PreprocessConfig(resizeShortSide, cropSize, scale, mean, std, rgb, maxPixels, maxAspectRatio);
     }
 
     public int resizeShortSide() {
@@ -90,6 +117,10 @@ public final class PreprocessConfig {
         return maxPixels;
     }
 
+    public double maxAspectRatio() {
+        return maxAspectRatio;
+    }
+
     /** Shape of one preprocessed image: {@code [3, crop, crop]}. */
     public int[] chwShape() {
         return new int[] {3, cropSize, cropSize};
@@ -104,7 +135,7 @@ public final class PreprocessConfig {
     public String toString() {
         return "PreprocessConfig{resizeShortSide=" + resizeShortSide + ", cropSize=" + cropSize + ", scale=" + scale
                 + ", mean=" + Arrays.toString(mean) + ", std=" + Arrays.toString(std) + ", order="
-                + (rgb ? "RGB" : "BGR") + ", maxPixels=" + maxPixels + '}';
+                + (rgb ? "RGB" : "BGR") + ", maxPixels=" + maxPixels + ", maxAspectRatio=" + maxAspectRatio + '}';
     }
 
     private static void check(boolean ok, String name, Object value, String why) {

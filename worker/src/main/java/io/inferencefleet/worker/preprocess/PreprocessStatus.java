@@ -14,7 +14,7 @@ public enum PreprocessStatus {
     UNDECODABLE("undecodable_image"),
     /** The file ends before the image does (OpenCV would silently decode the part it has). */
     TRUNCATED("truncated_image"),
-    /** More pixels than the configured limit; refused from the header, before decoding. */
+    /** More pixels, or a longer shape, than the configured limits; refused from the header, before decoding. */
     TOO_LARGE("image_too_large");
 
     private final String code;

@@ -2,6 +2,7 @@ package io.inferencefleet.worker.preprocess;
 
 import io.inferencefleet.testing.SharedImages;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.ByteArrayOutputStream;
@@ -121,6 +122,41 @@ class ImagePreprocessorTest {
         assertTrue((System.nanoTime() - start) < 2_000_000_000L, "refused without decoding 900 MP");
         assertTrue(pre.lastDetail().contains("30000x30000"), pre.lastDetail());
         assertEquals(30_000, pre.lastWidth());
+    }
+
+    @Test
+    void sliversBeyondTheAspectRatioLimitAreRefusedFromTheHeader() {
+        assertEquals(PreprocessStatus.TOO_LARGE, pre.preprocess(pngHeaderOnly(1, 30_000), target.clear()));
+        assertEquals("PNG of 1x30000 has an aspect ratio of 30000 (long side / short side), above the limit of 100"
+                + " (maxAspectRatio)", pre.lastDetail());
+        assertEquals(PreprocessStatus.TOO_LARGE, pre.preprocess(pngHeaderOnly(30_000, 7), target.clear()));
+        assertTrue(pre.lastDetail().contains("30000x7 has an aspect ratio of 4285.71"), pre.lastDetail());
+
+        Mat atTheLimit = new Mat(300, 3, CvType.CV_8UC3, new Scalar(1, 2, 3));
+        assertEquals(PreprocessStatus.OK, pre.preprocess(png(atTheLimit), target.clear()), pre.lastDetail());
+        try (ImagePreprocessor strict = new ImagePreprocessor(PreprocessConfig.imageNet().withMaxAspectRatio(1.5))) {
+            assertEquals(PreprocessStatus.TOO_LARGE, strict.preprocess(png(atTheLimit), target.clear()));
+            assertTrue(strict.lastDetail().endsWith("above the limit of 1.50 (maxAspectRatio)"), strict.lastDetail());
+            Mat photo = new Mat(300, 400, CvType.CV_8UC3, new Scalar(1, 2, 3));
+            assertEquals(PreprocessStatus.OK, strict.preprocess(png(photo), target.clear()), strict.lastDetail());
+        }
+    }
+
+    @Test
+    void limitsAreValidatedWithTheirNames() {
+        PreprocessConfig config = PreprocessConfig.imageNet();
+        assertEquals(PreprocessConfig.DEFAULT_MAX_ASPECT_RATIO, config.maxAspectRatio());
+        assertEquals(250.0, config.withMaxAspectRatio(250).maxAspectRatio());
+        assertEquals(1_000L, config.withMaxPixels(1_000).maxPixels());
+        assertEquals("Invalid value 0.5 for maxAspectRatio: must be a finite number of at least 1 (long side / short"
+                + " side)", assertThrows(IllegalArgumentException.class,
+                        () -> config.withMaxAspectRatio(0.5)).getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> config.withMaxAspectRatio(Double.NaN))
+                .getMessage().startsWith("Invalid value NaN for maxAspectRatio: "));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> config.withMaxAspectRatio(Double.POSITIVE_INFINITY)).getMessage().contains("maxAspectRatio"));
+        assertEquals("Invalid value 0 for maxPixels: must be positive",
+                assertThrows(IllegalArgumentException.class, () -> config.withMaxPixels(0)).getMessage());
     }
 
     @Test
