@@ -24,7 +24,8 @@ import org.opencv.imgcodecs.Imgcodecs;
  * }</pre>
  *
  * <p>Refused from the header, before anything is decoded: more pixels than {@link PreprocessConfig#maxPixels()} or
- * a longer-than-{@link PreprocessConfig#maxAspectRatio()} shape ({@link PreprocessStatus#TOO_LARGE}).
+ * a longer-than-{@link PreprocessConfig#maxAspectRatio()} shape ({@link PreprocessStatus#TOO_LARGE}), more JPEG
+ * scans than {@link PreprocessConfig#maxJpegScans()} ({@link PreprocessStatus#UNDECODABLE}).
  *
  * <p>Not thread-safe: one per decoder thread (it reuses OpenCV buffers between images). The target
  * is written from its position, {@link PreprocessConfig#tensorBytes()} bytes, and holds the model
@@ -82,6 +83,11 @@ public final class ImagePreprocessor implements AutoCloseable {
             return fail(PreprocessStatus.TOO_LARGE, size + " has an aspect ratio of " + number(probe.aspectRatio())
                     + " (long side / short side), above the limit of " + number(config.maxAspectRatio())
                     + " (maxAspectRatio)");
+        }
+        if (probe.scans() > config.maxJpegScans()) {
+            return fail(PreprocessStatus.UNDECODABLE, size + " has " + probe.scans()
+                    + " scans, above the limit of " + config.maxJpegScans()
+                    + " (maxJpegScans; every scan costs the decoder a pass over the whole image)");
         }
         MatOfByte bytes = new MatOfByte(encoded);
         Mat decoded = null;

@@ -9,14 +9,18 @@ import javax.imageio.stream.ImageInputStream;
 
 /**
  * Reads an encoded image's format and dimensions from its header, without decoding pixels, so that
- * oversized images are refused before OpenCV allocates them, and checks that JPEG and PNG files end
- * where their format says they end (OpenCV decodes a truncated JPEG silently).
+ * oversized images are refused before OpenCV allocates them; checks that JPEG and PNG files end
+ * where their format says they end (OpenCV decodes a truncated JPEG silently); and counts a JPEG's scans
+ * (each one costs the decoder a pass over the whole image).
  */
 final class ImageProbe {
     /** Formats OpenCV decodes for us and the JDK can probe. */
     enum Format { JPEG, PNG, BMP, TIFF }
 
-    record Result(PreprocessStatus status, Format format, long width, long height, String detail) {
+    /**
+     * What the header says. {@code scans} counts a JPEG's SOS markers (0 for other formats).
+     */
+    record Result(PreprocessStatus status, Format format, long width, long height, int scans, String detail) {
         long pixels() {
             return width * height;
         }
@@ -64,7 +68,60 @@ final class ImageProbe {
         if (width <= 0 || height <= 0) {
             return failure(PreprocessStatus.UNDECODABLE, format, format + " header gives " + width + "x" + height);
         }
-        return new Result(PreprocessStatus.OK, format, width, height, null);
+        int scans = format == Format.JPEG ? countJpegScans(bytes) : 0;
+        return new Result(PreprocessStatus.OK, format, width, height, scans, null);
+    }
+
+    /**
+     * Counts the SOS (start of scan) markers by walking the marker segments and skipping each scan's entropy-coded
+     * data (which ends at the first 0xFF not followed by 0x00, a restart marker or more 0xFF fill). Linear in the
+     * file size and allocation-free; a broken structure stops the count (the decoder then judges the file).
+     */
+    static int countJpegScans(byte[] b) {
+        int scans = 0;
+        int i = 2;  // after SOI
+        while (i + 1 < b.length) {
+            if ((b[i] & 0xFF) != 0xFF) {
+                return scans;
+            }
+            int marker = b[i + 1] & 0xFF;
+            if (marker == 0xFF) {
+                i++;  // fill byte before a marker
+                continue;
+            }
+            if (marker == 0xD9) {
+                return scans;  // EOI
+            }
+            if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7)) {
+                i += 2;  // TEM and RSTn stand alone, without a length
+                continue;
+            }
+            if (i + 3 >= b.length) {
+                return scans;
+            }
+            int length = ((b[i + 2] & 0xFF) << 8) | (b[i + 3] & 0xFF);
+            if (length < 2) {
+                return scans;
+            }
+            i += 2 + length;
+            if (marker == 0xDA) {
+                scans++;
+                while (i + 1 < b.length) {
+                    if ((b[i] & 0xFF) == 0xFF) {
+                        int next = b[i + 1] & 0xFF;
+                        if (next == 0x00 || (next >= 0xD0 && next <= 0xD7)) {
+                            i += 2;  // a stuffed 0xFF data byte, or a restart marker inside the scan
+                            continue;
+                        }
+                        if (next != 0xFF) {
+                            break;  // the next marker segment
+                        }
+                    }
+                    i++;
+                }
+            }
+        }
+        return scans;
     }
 
     private static Format sniff(byte[] b) {
@@ -113,7 +170,7 @@ final class ImageProbe {
     }
 
     private static Result failure(PreprocessStatus status, Format format, String detail) {
-        return new Result(status, format, 0, 0, detail);
+        return new Result(status, format, 0, 0, 0, detail);
     }
 
     private static String hex(byte[] b, int n) {

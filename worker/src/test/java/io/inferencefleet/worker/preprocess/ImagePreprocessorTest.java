@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -19,11 +20,17 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import java.util.zip.CRC32;
+import javax.imageio.IIOImage;
+import javax.imageio.ImageIO;
+import javax.imageio.ImageWriteParam;
+import javax.imageio.ImageWriter;
+import javax.imageio.stream.ImageOutputStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.opencv.core.CvType;
 import org.opencv.core.Mat;
 import org.opencv.core.MatOfByte;
+import org.opencv.core.MatOfInt;
 import org.opencv.core.Rect;
 import org.opencv.core.Scalar;
 import org.opencv.imgcodecs.Imgcodecs;
@@ -143,6 +150,40 @@ class ImagePreprocessorTest {
     }
 
     @Test
+    void progressiveJpegScanBombsAreRefusedFromTheirMarkers() {
+        byte[] normal = progressiveJpeg(64, 48);
+        assertEquals(10, ImageProbe.countJpegScans(normal), "the standard progressive script for colour");
+        assertEquals(PreprocessStatus.OK, pre.preprocess(normal, target.clear()), pre.lastDetail());
+
+        byte[] bomb = withRepeatedLastScan(normal, 150);
+        assertEquals(160, ImageProbe.countJpegScans(bomb));
+        assertEquals(PreprocessStatus.UNDECODABLE, pre.preprocess(bomb, target.clear()));
+        assertEquals("JPEG of 64x48 has 160 scans, above the limit of 100 (maxJpegScans; every scan costs the decoder"
+                + " a pass over the whole image)", pre.lastDetail());
+        // What the limit stands in for: libjpeg only warns about the repeated scans and decodes every one of them.
+        try (ImagePreprocessor lenient = new ImagePreprocessor(PreprocessConfig.imageNet().withMaxJpegScans(200))) {
+            assertEquals(PreprocessStatus.OK, lenient.preprocess(bomb, target.clear()), lenient.lastDetail());
+        }
+    }
+
+    @Test
+    void jpegScansAreCountedPastStuffedBytesAndRestartMarkers() throws IOException {
+        // Noise makes the entropy-coded data full of stuffed FF 00; a restart interval of 1 puts RSTn after every MCU.
+        Mat noise = CropResamplerTest.noise(120, 80, CvType.CV_8UC3, new SplittableRandom(3));
+        for (int progressive : new int[] {0, 1}) {
+            MatOfByte out = new MatOfByte();
+            assertTrue(Imgcodecs.imencode(".jpg", noise, out, new MatOfInt(Imgcodecs.IMWRITE_JPEG_PROGRESSIVE,
+                    progressive, Imgcodecs.IMWRITE_JPEG_RST_INTERVAL, 1, Imgcodecs.IMWRITE_JPEG_QUALITY, 100)));
+            byte[] jpeg = out.toArray();
+            assertEquals(progressive == 1 ? 10 : 1, ImageProbe.countJpegScans(jpeg), "progressive=" + progressive);
+            assertEquals(PreprocessStatus.OK, pre.preprocess(jpeg, target.clear()), pre.lastDetail());
+        }
+        for (String name : new String[] {"baboon.jpg", "messi5.jpg", "HappyFish.jpg"}) {
+            assertEquals(1, ImageProbe.countJpegScans(Files.readAllBytes(sharedImages().resolve(name))), name);
+        }
+    }
+
+    @Test
     void limitsAreValidatedWithTheirNames() {
         PreprocessConfig config = PreprocessConfig.imageNet();
         assertEquals(PreprocessConfig.DEFAULT_MAX_ASPECT_RATIO, config.maxAspectRatio());
@@ -157,6 +198,10 @@ class ImagePreprocessorTest {
                 () -> config.withMaxAspectRatio(Double.POSITIVE_INFINITY)).getMessage().contains("maxAspectRatio"));
         assertEquals("Invalid value 0 for maxPixels: must be positive",
                 assertThrows(IllegalArgumentException.class, () -> config.withMaxPixels(0)).getMessage());
+        assertEquals(PreprocessConfig.DEFAULT_MAX_JPEG_SCANS, config.maxJpegScans());
+        assertEquals(7, config.withMaxJpegScans(7).maxJpegScans());
+        assertEquals("Invalid value 0 for maxJpegScans: must be at least 1 (a JPEG has at least one scan)",
+                assertThrows(IllegalArgumentException.class, () -> config.withMaxJpegScans(0)).getMessage());
     }
 
     @Test
@@ -229,6 +274,49 @@ class ImagePreprocessorTest {
         crc.update(typeBytes);
         crc.update(data);
         out.writeInt((int) crc.getValue());
+    }
+
+    /** A progressive JPEG of a gradient from the JDK's encoder, which writes the standard 10-scan colour script. */
+    static byte[] progressiveJpeg(int width, int height) {
+        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_3BYTE_BGR);
+        for (int y = 0; y < height; y++) {
+            for (int x = 0; x < width; x++) {
+                image.setRGB(x, y, (x * 4 & 0xFF) << 16 | (y * 5 & 0xFF) << 8 | ((x + y) & 0xFF));
+            }
+        }
+        ImageWriter writer = ImageIO.getImageWritersByFormatName("jpeg").next();
+        ImageWriteParam param = writer.getDefaultWriteParam();
+        param.setProgressiveMode(ImageWriteParam.MODE_DEFAULT);
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        try (ImageOutputStream out = ImageIO.createImageOutputStream(bytes)) {
+            writer.setOutput(out);
+            writer.write(null, new IIOImage(image, null, null), param);
+        } catch (IOException e) {
+            throw new AssertionError(e);
+        } finally {
+            writer.dispose();
+        }
+        return bytes.toByteArray();
+    }
+
+    /**
+     * The JPEG with its last scan (SOS segment and entropy-coded data) repeated {@code extra} more times before EOI:
+     * a scan bomb. FF DA cannot occur inside entropy-coded data (a data FF is always followed by 00), so the last
+     * FF DA starts the last scan.
+     */
+    static byte[] withRepeatedLastScan(byte[] jpeg, int extra) {
+        int end = jpeg.length - 2;  // EOI
+        int start = end - 2;
+        while (!((jpeg[start] & 0xFF) == 0xFF && (jpeg[start + 1] & 0xFF) == 0xDA)) {
+            start--;
+        }
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        out.write(jpeg, 0, end);
+        for (int i = 0; i < extra; i++) {
+            out.write(jpeg, start, end - start);
+        }
+        out.write(jpeg, end, 2);
+        return out.toByteArray();
     }
 
     static Path sharedImages() {
