@@ -25,7 +25,8 @@ import org.opencv.imgcodecs.Imgcodecs;
  *
  * <p>Refused from the header, before anything is decoded: more pixels than {@link PreprocessConfig#maxPixels()} or
  * a longer-than-{@link PreprocessConfig#maxAspectRatio()} shape ({@link PreprocessStatus#TOO_LARGE}), more JPEG
- * scans than {@link PreprocessConfig#maxJpegScans()} ({@link PreprocessStatus#UNDECODABLE}).
+ * scans than {@link PreprocessConfig#maxJpegScans()} ({@link PreprocessStatus#UNDECODABLE}), GIF and floating-point
+ * TIFF ({@link PreprocessStatus#UNSUPPORTED_FORMAT}).
  *
  * <p>Not thread-safe: one per decoder thread (it reuses OpenCV buffers between images). The target
  * is written from its position, {@link PreprocessConfig#tensorBytes()} bytes, and holds the model
@@ -113,8 +114,9 @@ public final class ImagePreprocessor implements AutoCloseable {
                     scale = config.scale() / 257.0;  // 65535 maps to 255
                     break;
                 default:
-                    return fail(PreprocessStatus.UNSUPPORTED_FORMAT, "pixel depth "
-                            + CvType.typeToString(decoded.type()) + " is not 8 or 16 bit");
+                    return fail(PreprocessStatus.UNSUPPORTED_FORMAT, probe.format() + " decodes to "
+                            + depthName(decoded.depth()) + " pixels (" + CvType.typeToString(decoded.type())
+                            + "); only 8- and 16-bit integer images are supported");
             }
             writeChw(decoded, scale, target);
             lastDetail = null;
@@ -171,6 +173,25 @@ public final class ImagePreprocessor implements AutoCloseable {
             long width = Math.round(cols * ratio);
             long height = Math.round(rows * ratio);
             return new Geometry(width, height, (width - crop) / 2, (height - crop) / 2);
+        }
+    }
+
+    private static String depthName(int depth) {
+        switch (depth) {
+            case CvType.CV_8S:
+                return "8-bit signed";
+            case CvType.CV_16S:
+                return "16-bit signed";
+            case CvType.CV_32S:
+                return "32-bit integer";
+            case CvType.CV_16F:
+                return "16-bit float";
+            case CvType.CV_32F:
+                return "32-bit float";
+            case CvType.CV_64F:
+                return "64-bit float";
+            default:
+                return "depth " + depth;
         }
     }
 

@@ -8,7 +8,7 @@ public enum PreprocessStatus {
     OK("ok"),
     /** No bytes at all. */
     EMPTY("empty_image"),
-    /** Not a format we can probe and decode (e.g. GIF, WebP, text). */
+    /** Not a format we can probe and decode into 8 or 16 bits (e.g. GIF, animated WebP, float TIFF, text). */
     UNSUPPORTED_FORMAT("unsupported_image_format"),
     /** A known format whose bytes do not decode. */
     UNDECODABLE("undecodable_image"),

@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
@@ -184,6 +185,74 @@ class ImagePreprocessorTest {
     }
 
     @Test
+    void webpIsDecodedAndMeasuredFromItsOwnHeader() {
+        Mat photo = CropResamplerTest.noise(300, 200, CvType.CV_8UC3, new SplittableRandom(4));
+        byte[] lossless = webp(photo, 101);  // quality above 100: lossless (VP8L), the same pixels back
+        assertEquals("VP8L", new String(lossless, 12, 4, StandardCharsets.US_ASCII));
+        assertEquals(PreprocessStatus.OK, pre.preprocess(lossless, target.clear()), pre.lastDetail());
+        assertEquals(300, pre.lastWidth());
+        assertEquals(200, pre.lastHeight());
+        float[] expected = ReferencePreprocessing.preprocess(png(photo), PreprocessConfig.imageNet());
+        float[] actual = new float[expected.length];
+        target.clear();
+        target.asFloatBuffer().get(actual);
+        assertEquals(0.0, ImagePreprocessorParityTest.maxDifference(expected, actual));
+
+        byte[] lossy = webp(photo, 80);
+        assertEquals("VP8 ", new String(lossy, 12, 4, StandardCharsets.US_ASCII));
+        assertEquals(PreprocessStatus.OK, pre.preprocess(lossy, target.clear()), pre.lastDetail());
+        assertEquals(300, pre.lastWidth());
+        Mat withAlpha = new Mat(123, 321, CvType.CV_8UC4, new Scalar(10, 20, 30, 128));
+        byte[] extended = webp(withAlpha, 80);
+        assertEquals("VP8X", new String(extended, 12, 4, StandardCharsets.US_ASCII));
+        assertEquals(PreprocessStatus.OK, pre.preprocess(extended, target.clear()), pre.lastDetail());
+        assertEquals(321, pre.lastWidth());
+        assertEquals(123, pre.lastHeight());
+
+        assertEquals(PreprocessStatus.TRUNCATED,
+                pre.preprocess(Arrays.copyOf(lossy, lossy.length - 10), target.clear()));
+        assertTrue(pre.lastDetail().contains("RIFF"), pre.lastDetail());
+    }
+
+    @Test
+    void animatedWebpGifAndFloatTiffAreRefusedByName() throws IOException {
+        assertEquals(PreprocessStatus.UNSUPPORTED_FORMAT, pre.preprocess(animatedWebpHeader(), target.clear()));
+        assertTrue(pre.lastDetail().startsWith("animated WebP is not supported"), pre.lastDetail());
+
+        BufferedImage image = new BufferedImage(40, 30, BufferedImage.TYPE_INT_RGB);
+        ByteArrayOutputStream gif = new ByteArrayOutputStream();
+        assertTrue(ImageIO.write(image, "gif", gif));
+        assertEquals(PreprocessStatus.UNSUPPORTED_FORMAT, pre.preprocess(gif.toByteArray(), target.clear()));
+        assertTrue(pre.lastDetail().startsWith("GIF images are not supported"), pre.lastDetail());
+
+        // OpenCV writes float colour as LogLuv and float grey as IEEE float; other tools write IEEE float colour.
+        String[][] cases = {
+            {"LogLuv-encoded (OpenCV decodes them to 32-bit float)", encodeTiff(CvType.CV_32FC3)},
+            {"32-bit float", encodeTiff(CvType.CV_32FC1)},
+            {"32-bit float", latin1(rawTiff(40, 30, 3, 32, 3))},
+            {"64-bit float", latin1(rawTiff(40, 30, 1, 64, 3))},
+            {"32-bit integer", latin1(rawTiff(40, 30, 3, 32, 1))},
+        };
+        for (String[] c : cases) {
+            assertEquals(PreprocessStatus.UNSUPPORTED_FORMAT, pre.preprocess(bytes(c[1]), target.clear()), c[0]);
+            assertEquals("TIFF samples are " + c[0] + "; only 8- and 16-bit integer images are supported",
+                    pre.lastDetail());
+            assertEquals(40, pre.lastWidth());
+        }
+    }
+
+    @Test
+    void aTiffThatDecodesToAnotherDepthIsRefusedNamingTheDepth() {
+        // Signed 16-bit samples (elevation models, medical scans) pass the header check; OpenCV decodes them as such.
+        byte[] tiff = rawTiff(40, 30, 3, 16, 2);
+        assertEquals(PreprocessStatus.UNSUPPORTED_FORMAT, pre.preprocess(tiff, target.clear()));
+        assertEquals("TIFF decodes to 16-bit signed pixels (CV_16SC3); only 8- and 16-bit integer images are supported",
+                pre.lastDetail());
+        byte[] unsigned = rawTiff(40, 30, 3, 16, 1);
+        assertEquals(PreprocessStatus.OK, pre.preprocess(unsigned, target.clear()), pre.lastDetail());
+    }
+
+    @Test
     void limitsAreValidatedWithTheirNames() {
         PreprocessConfig config = PreprocessConfig.imageNet();
         assertEquals(PreprocessConfig.DEFAULT_MAX_ASPECT_RATIO, config.maxAspectRatio());
@@ -238,6 +307,91 @@ class ImagePreprocessorTest {
                 throw new AssertionError(what + ": value " + v + " at " + i + " is outside normalised range");
             }
         }
+    }
+
+    private static String encodeTiff(int type) {
+        Mat floats = new Mat(30, 40, type, new Scalar(0.25, 0.5, 0.75));
+        MatOfByte tiff = new MatOfByte();
+        assertTrue(Imgcodecs.imencode(".tiff", floats, tiff));
+        return latin1(tiff.toArray());
+    }
+
+    private static String latin1(byte[] b) {
+        return new String(b, StandardCharsets.ISO_8859_1);
+    }
+
+    private static byte[] bytes(String latin1) {
+        return latin1.getBytes(StandardCharsets.ISO_8859_1);
+    }
+
+    /**
+     * An uncompressed little-endian TIFF, {@code bits} per sample of {@code sampleFormat} (1 unsigned, 2 signed,
+     * 3 IEEE float), all samples zero: the layouts HDR, scientific and medical tools write.
+     */
+    static byte[] rawTiff(int width, int height, int channels, int bits, int sampleFormat) {
+        int pixelBytes = width * height * channels * bits / 8;
+        int entries = 11;
+        int ifd = 8;
+        int bitsAt = ifd + 2 + entries * 12 + 4;  // per-channel arrays go after the IFD
+        int formatAt = bitsAt + 2 * channels;
+        int pixelsAt = formatAt + 2 * channels;
+        ByteBuffer b = ByteBuffer.allocate(pixelsAt + pixelBytes).order(ByteOrder.LITTLE_ENDIAN);
+        b.put((byte) 'I').put((byte) 'I').putShort((short) 42).putInt(ifd);
+        b.putShort((short) entries);
+        tiffShorts(b, 256, width);
+        tiffShorts(b, 257, height);
+        tiffArray(b, 258, channels, bits, bitsAt);
+        tiffShorts(b, 259, 1);                        // no compression
+        tiffShorts(b, 262, channels >= 3 ? 2 : 1);    // RGB or BlackIsZero
+        tiffLong(b, 273, pixelsAt);                   // one strip
+        tiffShorts(b, 277, channels);
+        tiffShorts(b, 278, height);
+        tiffLong(b, 279, pixelBytes);
+        tiffShorts(b, 284, 1);                        // chunky
+        tiffArray(b, 339, channels, sampleFormat, formatAt);
+        b.putInt(0);                                  // no next IFD
+        for (int c = 0; c < channels; c++) {
+            b.putShort(bitsAt + 2 * c, (short) bits);
+            b.putShort(formatAt + 2 * c, (short) sampleFormat);
+        }
+        return b.array();
+    }
+
+    private static void tiffShorts(ByteBuffer b, int tag, int value) {
+        b.putShort((short) tag).putShort((short) 3).putInt(1).putShort((short) value).putShort((short) 0);
+    }
+
+    private static void tiffLong(ByteBuffer b, int tag, int value) {
+        b.putShort((short) tag).putShort((short) 4).putInt(1).putInt(value);
+    }
+
+    /** SHORT values, one per channel: in the entry when they fit in 4 bytes, else at {@code offset}. */
+    private static void tiffArray(ByteBuffer b, int tag, int channels, int value, int offset) {
+        b.putShort((short) tag).putShort((short) 3).putInt(channels);
+        if (channels <= 2) {
+            b.putShort((short) value).putShort((short) (channels == 2 ? value : 0));
+        } else {
+            b.putInt(offset);
+        }
+    }
+
+    static byte[] webp(Mat image, int quality) {
+        MatOfByte out = new MatOfByte();
+        assertTrue(Imgcodecs.imencode(".webp", image, out, new MatOfInt(Imgcodecs.IMWRITE_WEBP_QUALITY, quality)));
+        return out.toArray();
+    }
+
+    /** RIFF/WEBP with an extended (VP8X) header whose animation flag is set, 64x48; no frames follow. */
+    static byte[] animatedWebpHeader() {
+        byte[] b = new byte[30];
+        System.arraycopy("RIFF".getBytes(StandardCharsets.US_ASCII), 0, b, 0, 4);
+        b[4] = (byte) (b.length - 8);
+        System.arraycopy("WEBPVP8X".getBytes(StandardCharsets.US_ASCII), 0, b, 8, 8);
+        b[16] = 10;       // chunk size
+        b[20] = 0x02;     // flags: animation
+        b[24] = 63;       // canvas width - 1
+        b[27] = 47;       // canvas height - 1
+        return b;
     }
 
     static byte[] png(Mat image) {
