@@ -163,15 +163,17 @@ public final class ImagePreprocessor implements AutoCloseable {
     }
 
     /**
-     * Where the crop lies in the resized image, computed in one place: the resized size is
-     * {@code round(side * resizeShortSide / shortSide)}, the crop starts at {@code (resized - crop) / 2}.
+     * Where the crop lies in the resized image, computed in one place, as PaddleClas computes it: the resized size
+     * is {@code int(round(side * resize_short / short_side))}, the crop starts at {@code (resized - crop) // 2}.
+     * Python's {@code round} takes halves to even, hence {@link Math#rint}: {@link Math#round} (halves up) made a
+     * 601x512 image 301 pixels wide where PaddleClas makes it 300, and every pixel of the crop different.
      * {@code long}: the resized image of a very long picture need not fit in an {@code int}, it is never allocated.
      */
     record Geometry(long width, long height, long cropX, long cropY) {
         static Geometry of(int cols, int rows, int shortSide, int crop) {
             double ratio = (double) shortSide / Math.min(cols, rows);
-            long width = Math.round(cols * ratio);
-            long height = Math.round(rows * ratio);
+            long width = (long) Math.rint(cols * ratio);
+            long height = (long) Math.rint(rows * ratio);
             return new Geometry(width, height, (width - crop) / 2, (height - crop) / 2);
         }
     }

@@ -68,7 +68,9 @@ class ImagePreprocessorParityTest {
             shapes.add(new int[] {1 + random.nextInt(1200), 1 + random.nextInt(1200)});
         }
         for (int[] shape : shapes) {
-            for (int type : new int[] {CvType.CV_8UC3, CvType.CV_8UC1, CvType.CV_8UC4}) {
+            boolean big = (long) shape[0] * shape[1] > 2_000_000;  // encoding noise as PNG is slow: colour only
+            for (int type : big ? new int[] {CvType.CV_8UC3} : new int[] {CvType.CV_8UC3, CvType.CV_8UC1,
+                    CvType.CV_8UC4}) {
                 Mat image = CropResamplerTest.noise(shape[0], shape[1], type, random);
                 byte[] png = ImagePreprocessorTest.png(image);
                 image.release();
@@ -111,6 +113,23 @@ class ImagePreprocessorParityTest {
             // Shows the comparison above can tell the two apart (this OpenCV build rounds some noise pixels apart).
             assertTrue(worstIpp > 0, "IPP and OpenCV's generic path gave identical 16-bit tensors");
         }
+    }
+
+    @Test
+    void theResizedSizeRoundsHalvesToEvenLikePaddleClas() {
+        // Python: int(round(601 * 0.5)) == 300, int(round(603 * 0.5)) == 302, int(round(300.25)) == 300.
+        assertEquals(300, ImagePreprocessor.Geometry.of(601, 512, 256, 224).width());
+        assertEquals(302, ImagePreprocessor.Geometry.of(603, 512, 256, 224).width());
+        assertEquals(300, ImagePreprocessor.Geometry.of(512, 601, 256, 224).height());
+        assertEquals(341, ImagePreprocessor.Geometry.of(1023, 767, 256, 224).width());
+        Mat image = CropResamplerTest.noise(601, 512, CvType.CV_8UC3, new SplittableRandom(23));
+        byte[] png = ImagePreprocessorTest.png(image);
+        float[] paddleClas = ReferencePreprocessing.resized(image, CONFIG, 300, 256, CONFIG.scale());
+        float[] halvesUp = ReferencePreprocessing.preprocess(image, CONFIG);
+        image.release();
+        assertEquals(PreprocessStatus.OK, pre.preprocess(png, target.clear()), pre.lastDetail());
+        assertEquals(0.0, maxDifference(paddleClas, tensor()));
+        assertTrue(maxDifference(halvesUp, tensor()) > 1, "a 301-wide resize crops other pixels");
     }
 
     @Test
