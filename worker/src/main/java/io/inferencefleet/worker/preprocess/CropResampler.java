@@ -42,9 +42,12 @@ final class CropResampler {
     private static final double DBL_EPSILON = Math.ulp(1.0);
 
     private final int size;
-    // Per output column: source column, whether it lies at/after the last source column, and the weights.
+    // Per output column: source column, where its two source pixels start in the fetched row (the same pixel
+    // twice at and after the last source column, with weights 1 and 0: exactly OpenCV's S[sx] * ONE there), and
+    // the weights.
     private final int[] xofs;
-    private final boolean[] xedge;
+    private final int[] index0;
+    private final int[] index1;
     private final int[] ialpha0;
     private final int[] ialpha1;
     private final float[] falpha0;
@@ -64,7 +67,8 @@ final class CropResampler {
         this.size = size;
         int maxChannels = 4;
         xofs = new int[size];
-        xedge = new boolean[size];
+        index0 = new int[size];
+        index1 = new int[size];
         ialpha0 = new int[size];
         ialpha1 = new int[size];
         falpha0 = new float[size];
@@ -121,6 +125,10 @@ final class CropResampler {
         int firstColumn = xofs[0];
         int lastColumn = Math.min(xofs[size - 1] + 1, sw - 1);
         int span = (lastColumn - firstColumn + 1) * cn;
+        for (int i = 0; i < size; i++) {
+            index0[i] = (xofs[i] - firstColumn) * cn;
+            index1[i] = xofs[i] + 1 < sw ? index0[i] + cn : index0[i];
+        }
         hsumRow[0] = -1;
         hsumRow[1] = -1;
         if (depth == CvType.CV_8U) {
@@ -148,13 +156,11 @@ final class CropResampler {
                 fx = 0;
                 sx = 0;
             }
-            boolean edge = sx + 1 >= sw;
-            if (edge) {
+            if (sx + 1 >= sw) {
                 fx = 0;
                 sx = sw - 1;
             }
             xofs[i] = sx;
-            xedge[i] = edge;
             ialpha0[i] = fixedPoint(1.f - fx);
             ialpha1[i] = fixedPoint(fx);
             falpha0[i] = 1.f - fx;
@@ -189,18 +195,23 @@ final class CropResampler {
             return h;
         }
         src.get(row, firstColumn, row8);
-        for (int i = 0; i < size; i++) {
-            int p = (xofs[i] - firstColumn) * cn;
-            int o = i * cn;
-            if (xedge[i]) {
-                for (int k = 0; k < cn; k++) {
-                    h[o + k] = (row8[p + k] & 0xFF) * ONE;
-                }
-            } else {
+        byte[] r = row8;
+        if (cn == 3) {
+            for (int i = 0, o = 0; i < size; i++, o += 3) {
+                int p = index0[i];
+                int q = index1[i];
                 int a0 = ialpha0[i];
                 int a1 = ialpha1[i];
+                h[o] = (r[p] & 0xFF) * a0 + (r[q] & 0xFF) * a1;
+                h[o + 1] = (r[p + 1] & 0xFF) * a0 + (r[q + 1] & 0xFF) * a1;
+                h[o + 2] = (r[p + 2] & 0xFF) * a0 + (r[q + 2] & 0xFF) * a1;
+            }
+        } else {
+            for (int i = 0, o = 0; i < size; i++, o += cn) {
+                int p = index0[i];
+                int q = index1[i];
                 for (int k = 0; k < cn; k++) {
-                    h[o + k] = (row8[p + k] & 0xFF) * a0 + (row8[p + cn + k] & 0xFF) * a1;
+                    h[o + k] = (r[p + k] & 0xFF) * ialpha0[i] + (r[q + k] & 0xFF) * ialpha1[i];
                 }
             }
         }
@@ -235,19 +246,14 @@ final class CropResampler {
             return h;
         }
         src.get(row, firstColumn, row16);
-        for (int i = 0; i < size; i++) {
-            int p = (xofs[i] - firstColumn) * cn;
-            int o = i * cn;
-            if (xedge[i]) {
-                for (int k = 0; k < cn; k++) {
-                    h[o + k] = row16[p + k] & 0xFFFF;
-                }
-            } else {
-                float a0 = falpha0[i];
-                float a1 = falpha1[i];
-                for (int k = 0; k < cn; k++) {
-                    h[o + k] = (row16[p + k] & 0xFFFF) * a0 + (row16[p + cn + k] & 0xFFFF) * a1;
-                }
+        short[] r = row16;
+        for (int i = 0, o = 0; i < size; i++, o += cn) {
+            int p = index0[i];
+            int q = index1[i];
+            float a0 = falpha0[i];
+            float a1 = falpha1[i];
+            for (int k = 0; k < cn; k++) {
+                h[o + k] = (r[p + k] & 0xFFFF) * a0 + (r[q + k] & 0xFFFF) * a1;
             }
         }
         hsumRow[slot] = row;

@@ -13,7 +13,10 @@ import org.opencv.imgproc.Imgproc;
  * The preprocessing as {@link ImagePreprocessor} did it before issue 11, kept as the reference the crop-only
  * resampling must equal: decode, resize the <em>whole</em> image so its short side is {@code resizeShortSide}
  * (OpenCV INTER_LINEAR), crop the centre, scale, normalise, CHW. Its cost grows with the resized image (a 1x30000
- * PNG makes a 256 x 7,680,000 intermediate), so tests feed it only ordinary shapes.
+ * PNG makes a 256 x 7,680,000 intermediate), so tests feed it only ordinary shapes. It keeps the old rounding of
+ * the resized size ({@link Math#round}, halves up), which parts from PaddleClas (and the new code) only when
+ * {@code side * resizeShortSide / shortSide} is exactly k + 1/2 with k even, e.g. 601x512; {@link #resized} takes
+ * the size explicitly for those.
  *
  * <pre>{@code
  * float[] expected = ReferencePreprocessing.preprocess(pngBytes, PreprocessConfig.imageNet());  // null: undecodable
@@ -43,11 +46,15 @@ final class ReferencePreprocessing {
         } else {
             return null;
         }
-        int shortSide = config.resizeShortSide();
-        int crop = config.cropSize();
-        double ratio = (double) shortSide / Math.min(bgr.cols(), bgr.rows());
+        double ratio = (double) config.resizeShortSide() / Math.min(bgr.cols(), bgr.rows());
         int width = (int) Math.round(bgr.cols() * ratio);
         int height = (int) Math.round(bgr.rows() * ratio);
+        return resized(bgr, config, width, height, scale);
+    }
+
+    /** Resize to exactly {@code width x height}, then crop, scale, normalise, CHW. */
+    static float[] resized(Mat bgr, PreprocessConfig config, int width, int height, double scale) {
+        int crop = config.cropSize();
         Mat resized = new Mat();
         Mat scaled = new Mat();
         Mat plane = new Mat();
