@@ -84,7 +84,7 @@ public final class Worker implements AutoCloseable {
             PaddleClasConfig clas = model.inferenceConfig()
                     .map(yml -> PaddleClasConfig.read(yml, PreprocessConfig.imageNet()))
                     .orElse(PaddleClasConfig.defaults(PreprocessConfig.imageNet()));
-            PreprocessConfig preprocess = clas.preprocess().withMaxPixels(config.get(WorkerConfig.MAX_IMAGE_PIXELS));
+            PreprocessConfig preprocess = config.withImageLimits(clas.preprocess());
             Predictor original = Predictor.create(PredictorConfig.builder(model.modelFile(), model.paramsFile())
                     .mathThreads(plan.mathThreads()).build());
             resources.add(original);

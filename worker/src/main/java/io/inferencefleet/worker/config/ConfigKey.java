@@ -58,6 +58,15 @@ public final class ConfigKey<T> {
                 v -> v >= min && v <= max, "must be an integer in [" + min + ", " + max + "]", doc);
     }
 
+    public static ConfigKey<Double> decimal(String name, double defaultValue, double min, double max, String doc) {
+        return new ConfigKey<>(name, Double::parseDouble, stripZero(defaultValue),
+                v -> v >= min && v <= max, "must be a number in [" + stripZero(min) + ", " + stripZero(max) + "]", doc);
+    }
+
+    private static String stripZero(double v) {
+        return v == Math.rint(v) && Math.abs(v) < 1e15 ? Long.toString((long) v) : Double.toString(v);
+    }
+
     public static ConfigKey<Boolean> bool(String name, boolean defaultValue, String doc) {
         return new ConfigKey<>(name, s -> {
             if (!s.equals("true") && !s.equals("false")) {

@@ -71,6 +71,12 @@ public final class WorkerConfig {
     public static final ConfigKey<Long> MAX_IMAGE_PIXELS = ConfigKey.longInteger("image.max.pixels",
             PreprocessConfig.DEFAULT_MAX_PIXELS, 1, 1L << 40, "Largest image accepted, in pixels (from its header,"
             + " before decoding).");
+    public static final ConfigKey<Double> MAX_ASPECT_RATIO = ConfigKey.decimal("image.max.aspect.ratio",
+            PreprocessConfig.DEFAULT_MAX_ASPECT_RATIO, 1, 1e6, "Most extreme aspect ratio accepted (long side / short"
+            + " side, from the header).");
+    public static final ConfigKey<Integer> MAX_JPEG_SCANS = ConfigKey.integer("image.max.jpeg.scans",
+            PreprocessConfig.DEFAULT_MAX_JPEG_SCANS, 1, 100_000, "Most scans accepted in a progressive JPEG (each costs a"
+            + " pass over the image: a bound on decode time).");
     public static final ConfigKey<String> SHM_DIR = ConfigKey.optional("shm.dir",
             "Directory of the tensor queues (default: " + TensorQueueConfig.DEFAULT_ROOT + "/<worker.id>).");
     public static final ConfigKey<String> WORKER_ID = ConfigKey.optional("worker.id",
@@ -94,7 +100,7 @@ public final class WorkerConfig {
     static final List<ConfigKey<?>> KEYS = List.of(BOOTSTRAP_SERVERS, INPUT_TOPIC, RESULTS_TOPIC, GROUP_ID, DEAD_LETTER,
             MODEL_DIR, PREDICTOR_THREADS, DECODER_THREADS, MATH_THREADS, PREDICTOR_PINNING, WORKERS_PER_NODE,
             MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS, MAX_IMAGE_BYTES, FETCH_TIMEOUT_MS,
-            MAX_IMAGE_PIXELS, SHM_DIR, WORKER_ID, SHUTDOWN_TIMEOUT_MS, NUMA_NODE, NUMA_PIN, NUMA_TOPOLOGY, METRICS_PORT,
+            MAX_IMAGE_PIXELS, MAX_ASPECT_RATIO, MAX_JPEG_SCANS, SHM_DIR, WORKER_ID, SHUTDOWN_TIMEOUT_MS, NUMA_NODE, NUMA_PIN, NUMA_TOPOLOGY, METRICS_PORT,
             METRICS_HOST);
 
     /** Keys with these prefixes go to the Kafka clients unchanged (security settings, timeouts, ...). */
@@ -235,6 +241,12 @@ public final class WorkerConfig {
     /** Where images may come from and how much of them is read ({@code fetch.*}). */
     public FetchConfig fetch() {
         return fetch;
+    }
+
+    /** {@code preprocess} with the {@code image.*} limits on hostile images applied. */
+    public PreprocessConfig withImageLimits(PreprocessConfig preprocess) {
+        return preprocess.withMaxPixels(get(MAX_IMAGE_PIXELS)).withMaxAspectRatio(get(MAX_ASPECT_RATIO))
+                .withMaxJpegScans(get(MAX_JPEG_SCANS));
     }
 
     /** {@code max.poll.records} of the consumer: a quarter of {@code max.in.flight}. */

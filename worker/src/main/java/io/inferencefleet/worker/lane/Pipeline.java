@@ -45,6 +45,8 @@ public final class Pipeline implements AutoCloseable {
                     PreprocessConfig preprocess, ImageFetcher fetcher, Answers answers,
                     IntFunction<BitSet> predictorCpus, EpochClock clock, WorkerMetrics metrics) {
         this.metrics = metrics;
+        long laneBytes = DecoderLane.queueConfig(workerId, shmDir, preprocess.tensorBytes()).build().capacityBytes();
+        SharedMemoryBudget.check(shmDir, plan.decoders(), SharedMemoryBudget.bytesPerLane(laneBytes));
         ConcurrentHashMap<Long, Job> registry = new ConcurrentHashMap<>();
         try {
             for (int d = 0; d < plan.decoders(); d++) {
