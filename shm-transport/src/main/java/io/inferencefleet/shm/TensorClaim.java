@@ -35,7 +35,7 @@ public interface TensorClaim {
     /** Publishes the tensor to readers, stamping its enqueue time. */
     void commit();
 
-    /** Discards the claim; readers never see it. Harmless after commit or abort. */
+    /** Discards the claim: readers skip it and it counts for nothing. Harmless after commit or abort. */
     void abort();
 
     /** True between a successful claim and its commit/abort. */

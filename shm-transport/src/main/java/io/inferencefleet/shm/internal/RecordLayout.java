@@ -34,6 +34,8 @@ public final class RecordLayout {
     private RecordLayout() {}
 
     public static final int MAGIC = 0x46544E31;  // "FTN1"
+    /** An aborted claim's document: this many bytes, magic 0, skipped by readers. */
+    public static final int TOMBSTONE_BYTES = 8;
     public static final int MAGIC_OFFSET = 0;
     public static final int TENSOR_OFFSET_OFFSET = 4;
     public static final int TENSOR_BYTES_OFFSET = 8;
