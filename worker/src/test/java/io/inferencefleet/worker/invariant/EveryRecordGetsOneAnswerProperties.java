@@ -1,0 +1,284 @@
+package io.inferencefleet.worker.invariant;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.inferencefleet.messages.InferenceResult;
+import io.inferencefleet.messages.MessageCodec;
+import io.inferencefleet.paddle.model.synthetic.BuiltinModels;
+import io.inferencefleet.testing.KafkaBroker;
+import io.inferencefleet.testing.SharedImages;
+import io.inferencefleet.worker.Worker;
+import io.inferencefleet.worker.config.WorkerConfig;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+import java.util.concurrent.Future;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.EdgeCasesMode;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.ShrinkingMode;
+import net.jqwik.api.Tag;
+import net.jqwik.api.lifecycle.AfterContainer;
+import net.jqwik.api.lifecycle.BeforeContainer;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * The product's invariant, as a property over generated hostile input on a real broker, a real
+ * worker (real Paddle with the tiny model, real OpenCV) and real files: for N records polled, N
+ * results, exactly one per record (matched by source partition and offset, since ids may be
+ * missing or invalid); the worker still healthy and ready; committed offsets equal to the end
+ * offsets; the process's peak RSS and the worker's /dev/shm within bounds.
+ *
+ * <p>{@value #TRIES} tries of {@code fleet.invariant.records / TRIES} records each, 2,000 in all by
+ * default; {@code -Dfleet.invariant.records=100000} for a long run.
+ */
+@Tag("slow")
+class EveryRecordGetsOneAnswerProperties {
+    static final int TRIES = 4;
+    static final int RECORDS = Integer.getInteger("fleet.invariant.records", 2_000);
+    /** The worker may use this much more RSS than it had when it started (OpenCV, Paddle and broker warm). */
+    static final long RSS_GROWTH_BOUND_BYTES = 1L << 30;
+    /** Tensor queues of 2 lanes (8 tensors each) plus a roll cycle's worth of appended files. */
+    static final long SHM_BOUND_BYTES = 512L << 20;
+    static final String INPUT = "hostile-images";
+    static final String RESULTS = "hostile-results";
+    static final String GROUP = "invariant";
+
+    private static Path temp;
+    private static KafkaBroker broker;
+    private static Worker worker;
+    private static WorkerConfig config;
+    private static List<Path> images;
+    private static long rssAtStartBytes;
+    private static long peakShmBytes;
+    private static final Map<String, Integer> outcomes = new TreeMap<>();
+    private static final Map<String, Integer> kinds = new TreeMap<>();
+    private static int tries;
+    private final MessageCodec codec = new MessageCodec();
+
+    @BeforeContainer
+    static void start() throws Exception {
+        temp = Files.createTempDirectory("invariant");
+        broker = new KafkaBroker();
+        broker.createTopic(INPUT, 3);
+        broker.createTopic(RESULTS, 1);
+        Path model = BuiltinModels.generate("tiny", Files.createDirectories(temp.resolve("tiny")), 1).modelFile().getParent();
+        nu.pattern.OpenCV.loadLocally();
+        Path imagesDir = Files.createDirectories(temp.resolve("images")).toRealPath();
+        images = HostileImages.write(SharedImages.dir(), imagesDir, 42);
+        Map<String, String> flags = new HashMap<>();
+        flags.put("bootstrap.servers", broker.bootstrapServers());
+        flags.put("input.topic", INPUT);
+        flags.put("results.topic", RESULTS);
+        flags.put("group.id", GROUP);
+        flags.put("model.dir", model.toString());
+        flags.put("fetch.file.roots", imagesDir + "," + SharedImages.dir());
+        flags.put("fetch.allowed.hosts", "169.254.169.254");
+        flags.put("dead.letter.enabled", "true");
+        flags.put("predictor.threads", "2");
+        flags.put("metrics.port", "0");
+        flags.put("worker.id", "invariant-" + ProcessHandle.current().pid());  // queues in /dev/shm, as in production
+        config = WorkerConfig.resolve(null, Map.of(), flags);
+        worker = Worker.start(config);
+        rssAtStartBytes = ProcStatus.kilobytes("VmRSS") * 1024;
+    }
+
+    @AfterContainer
+    static void stop() throws Exception {
+        try {
+            if (worker != null) {
+                worker.close();
+            }
+        } finally {
+            if (broker != null) {
+                broker.close();
+            }
+            System.out.printf("invariant: %d records in %d tries, kinds %s, outcomes %s, peak RSS %d MiB (start %d MiB),"
+                    + " peak shm %d MiB%n", RECORDS, tries, kinds, outcomes, ProcStatus.kilobytes("VmHWM") / 1024,
+                    rssAtStartBytes >> 20, peakShmBytes >> 20);
+        }
+    }
+
+    @Provide
+    Arbitrary<List<HostileRecords.Hostile>> batches() {
+        return new HostileRecords(images).records().list().ofSize(RECORDS / TRIES);
+    }
+
+    // Edge cases off for the batch: jqwik would otherwise fill whole batches with its edge-case elements.
+    @Property(tries = TRIES, shrinking = ShrinkingMode.OFF, edgeCases = EdgeCasesMode.NONE, seed = "20261201")
+    void everyRecordPolledGetsExactlyOneAnswerAndTheWorkerStaysWell(
+            @ForAll("batches") List<HostileRecords.Hostile> batch) throws Exception {
+        tries++;
+        batch.forEach(r -> kinds.merge(r.kind().replaceAll("-\\d.*", ""), 1, Integer::sum));
+        Map<String, HostileRecords.Hostile> sent = new HashMap<>();  // "partition@offset" -> record
+        try (KafkaProducer<byte[], byte[]> producer = producer()) {
+            List<Future<RecordMetadata>> futures = new ArrayList<>();
+            for (int i = 0; i < batch.size(); i++) {
+                HostileRecords.Hostile record = batch.get(i);
+                futures.add(producer.send(new ProducerRecord<>(INPUT, i % 3, record.key(), record.value(),
+                        record.headers())));
+            }
+            for (int i = 0; i < futures.size(); i++) {
+                RecordMetadata m = futures.get(i).get();
+                sent.put(m.partition() + "@" + m.offset(), batch.get(i));
+            }
+        }
+        Map<String, List<InferenceResult>> answers = new HashMap<>();
+        long deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
+        try (KafkaConsumer<byte[], byte[]> consumer = broker.consumerFromBeginning(RESULTS)) {
+            int expected = sent.size();
+            int received = 0;
+            while (System.nanoTime() < deadline) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    InferenceResult result = codec.decodeResult(r.value());
+                    String source = result.source().partition() + "@" + result.source().offset();
+                    if (sent.containsKey(source)) {
+                        answers.computeIfAbsent(source, k -> new ArrayList<>()).add(result);
+                        received++;
+                    }
+                }
+                peakShmBytes = Math.max(peakShmBytes, sizeOf(config.shmDir()));
+                if (received >= expected) {
+                    consumer.poll(Duration.ofMillis(500)).forEach(r -> {
+                        InferenceResult extra = codec.decodeResult(r.value());
+                        String source = extra.source().partition() + "@" + extra.source().offset();
+                        if (sent.containsKey(source)) {
+                            answers.computeIfAbsent(source, k -> new ArrayList<>()).add(extra);
+                        }
+                    });
+                    break;
+                }
+            }
+        }
+        List<String> missing = new ArrayList<>();
+        List<String> duplicated = new ArrayList<>();
+        sent.forEach((source, record) -> {
+            List<InferenceResult> got = answers.getOrDefault(source, List.of());
+            if (got.isEmpty()) {
+                missing.add(source + " " + record);
+            } else if (got.size() > 1) {
+                duplicated.add(source + " " + record + " x" + got.size());
+            }
+        });
+        if (!missing.isEmpty()) {
+            dumpWorkerThreads();
+        }
+        assertEquals(List.of(), missing, "records without an answer");
+        assertEquals(List.of(), duplicated, "records answered more than once");
+        answers.forEach((source, list) -> {
+            InferenceResult r = list.get(0);
+            String outcome = r.status() + (r.error() == null ? "" : ":" + r.error().code());
+            outcomes.merge(outcome, 1, Integer::sum);
+            if (sent.get(source).kind().startsWith("near-limit")) {
+                // Its result cannot fit Kafka's limit: answered, small, without the echoed attributes.
+                assertEquals("ERROR:result_too_large", outcome, sent.get(source).toString());
+            }
+        });
+
+        assertTrue(worker.isRunning() && worker.healthy(), "worker alive and healthy");
+        awaitReady();
+        awaitCommittedToTheEnd();
+        long rss = ProcStatus.kilobytes("VmRSS") * 1024;
+        assertTrue(rss - rssAtStartBytes < RSS_GROWTH_BOUND_BYTES, "RSS grew by " + ((rss - rssAtStartBytes) >> 20) + " MiB");
+        assertTrue(peakShmBytes < SHM_BOUND_BYTES, "/dev/shm peak " + (peakShmBytes >> 20) + " MiB");
+    }
+
+    /** Where the worker's threads are, for a failure report. */
+    private static void dumpWorkerThreads() {
+        try {
+            java.net.http.HttpResponse<String> metrics = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + worker.metricsPort()
+                            + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            metrics.body().lines().filter(l -> l.startsWith("fleet_")).forEach(System.out::println);
+        } catch (Exception e) {
+            System.out.println("metrics: " + e);
+        }
+        Thread.getAllStackTraces().forEach((thread, stack) -> {
+            if (thread.getName().matches("(decoder|predictor|intake|fetch|file-reader|result).*")) {
+                StringBuilder sb = new StringBuilder("thread " + thread.getName() + " " + thread.getState() + "\n");
+                for (StackTraceElement e : stack) {
+                    sb.append("    at ").append(e).append('\n');
+                }
+                System.out.print(sb);
+            }
+        });
+    }
+
+    private KafkaProducer<byte[], byte[]> producer() {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrapServers());
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 2 << 20);  // the broker decides what is too large
+        p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+        return new KafkaProducer<>(p);
+    }
+
+    private static void awaitReady() throws InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (!worker.ready() && System.nanoTime() < deadline) {
+            Thread.sleep(50);
+        }
+        assertTrue(worker.ready(), "worker ready");
+    }
+
+    private static void awaitCommittedToTheEnd() throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        Map<?, long[]> offsets;
+        do {
+            offsets = broker.committedVsEnd(GROUP, INPUT);
+            // Nothing to commit on an empty partition: -1 (no commit) against end 0.
+            if (offsets.values().stream().allMatch(o -> o[0] == o[1] || (o[1] == 0 && o[0] == -1))) {
+                return;
+            }
+            Thread.sleep(100);
+        } while (System.nanoTime() < deadline);
+        StringBuilder sb = new StringBuilder();
+        offsets.forEach((tp, o) -> sb.append(tp).append(" committed=").append(o[0]).append(" end=").append(o[1]).append("; "));
+        throw new AssertionError("offsets not committed to the end: " + sb);
+    }
+
+    /** Bytes really allocated under {@code dir} (queue files are sparse: their length says little). */
+    private static long sizeOf(Path dir) throws IOException, InterruptedException {
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        Process du = new ProcessBuilder("du", "-s", "-B1", dir.toString()).redirectErrorStream(true).start();
+        String out = new String(du.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8).trim();
+        du.waitFor();
+        String first = out.isEmpty() ? "0" : out.lines().reduce((a, b) -> b).orElse("0").split("\\s+")[0];
+        return first.matches("\\d+") ? Long.parseLong(first) : 0;
+    }
+
+    /** Fields of /proc/self/status. */
+    static final class ProcStatus {
+        static long kilobytes(String field) {
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                    if (line.startsWith(field + ":")) {
+                        return Long.parseLong(line.replaceAll("[^0-9]", ""));
+                    }
+                }
+            } catch (IOException e) {
+                return -1;
+            }
+            return -1;
+        }
+    }
+}
