@@ -8,7 +8,9 @@ import java.util.stream.Collectors;
 final class ChaosReport {
     private ChaosReport() {}
 
-    static String markdown(ChaosSettings settings, Map<String, String> machine, List<ScenarioOutcome> outcomes) {
+    /** @param brokerFindings notable lines of the broker's log over the whole run */
+    static String markdown(ChaosSettings settings, Map<String, String> machine, List<ScenarioOutcome> outcomes,
+                           List<String> brokerFindings) {
         StringBuilder md = new StringBuilder();
         md.append("# Chaos run ").append(machine.get("date"), 0, 10).append("\n\n");
         md.append("A real fleet (`fleet up --per-node ").append(settings.perNode()).append("`, one JVM per worker) on a real")
@@ -40,6 +42,10 @@ final class ChaosReport {
             scenario(md, o);
         }
 
+        md.append("## Broker\n\nOne `fleet broker` process for the whole run (restarted by the broker scenario). Notable lines of its")
+                .append(" log (warnings and errors, grouped with digits blanked, most frequent first):\n\n```\n");
+        brokerFindings.forEach(l -> md.append(l).append("\n"));
+        md.append("```\n\n");
         md.append("## Machine and command\n\n| | |\n|---|---|\n");
         machine.forEach((k, v) -> md.append("| ").append(k).append(" | ").append(k.equals("command") ? "`" + v + "`" : v)
                 .append(" |\n"));
@@ -138,7 +144,8 @@ final class ChaosReport {
         md.append("\n<details><summary>Supervisor events (").append(o.events().size()).append(")</summary>\n\n```\n");
         o.events().forEach(e -> md.append(e.replaceFirst("^(\\S+) .*?(event=)", "$1 $2")).append("\n"));
         md.append("```\n</details>\n\n");
-        md.append("<details><summary>Notable worker log lines (").append(o.logFindings().size()).append(" kinds)</summary>\n\n```\n");
+        md.append("<details><summary>Notable worker log lines: warnings, errors, exceptions (").append(o.logFindings().size())
+                .append(" kinds)</summary>\n\n```\n");
         o.logFindings().forEach(l -> md.append(l).append("\n"));
         md.append("```\n</details>\n\n");
     }

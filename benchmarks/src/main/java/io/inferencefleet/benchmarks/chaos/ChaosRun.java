@@ -121,7 +121,8 @@ public final class ChaosRun {
         }
         Files.createDirectories(settings.out());
         Path report = settings.out().resolve("chaos-" + LocalDate.now() + ".md");
-        Files.writeString(report, ChaosReport.markdown(settings, machine, outcomes));
+        Files.writeString(report, ChaosReport.markdown(settings, machine, outcomes,
+                notableLines(List.of(settings.runDir().resolve("broker.log")))));
         progress("report written to %s", report);
         boolean ok = outcomes.stream().allMatch(o -> o.tally().lost() == 0 && o.problems().isEmpty());
         return ok ? 0 : 1;
@@ -201,7 +202,7 @@ public final class ChaosRun {
         return new ScenarioOutcome(name, description(name), in, out, tally, s.recoveries, sampler.peakRssBytes(),
                 sampler.peakRssWorkers(), sampler.peakShmDirBytes(), shmLeft, shmFsBaseline, sampler.peakShmFsBytes(),
                 s.publisher.sent(), s.publisher.acked(), s.publisher.failed(), s.publisher.firstFailure(), s.notes, events,
-                exitCodes(events), logFindings(s.fleet), s.problems, stop, seconds);
+                exitCodes(events), notableLines(workerLogs(s.fleet)), s.problems, stop, seconds);
     }
 
     private String description(String name) {
@@ -457,14 +458,27 @@ public final class ChaosRun {
         return codes;
     }
 
-    private static final Pattern NOTABLE = Pattern.compile("\\b(ERROR|FATAL|SEVERE)\\b|Exception|hs_err|SIGSEGV|stopped:");
+    private static final Pattern NOTABLE = Pattern.compile("\\b(WARN|ERROR|FATAL|SEVERE)\\b|Exception|hs_err|SIGSEGV|stopped:");
 
-    /** Worker log lines worth reading (errors, exceptions), numbers blanked so that repeats group, most frequent first. */
-    static List<String> logFindings(FleetProcess fleet) {
+    /** The worker logs of a fleet (fleet up names them after the worker ids). */
+    static List<Path> workerLogs(FleetProcess fleet) {
+        try (Stream<Path> logs = Files.list(fleet.runDir())) {
+            return logs.filter(p -> p.toString().endsWith(".log") && !p.endsWith("fleet-up.log")).sorted().toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    /**
+     * Log lines worth reading (warnings, errors, exceptions), grouped by their shape (digits blanked, so
+     * that repeats with other timestamps, pids or offsets count as one), most frequent first, each with
+     * its first occurrence.
+     */
+    static List<String> notableLines(List<Path> logs) {
         Map<String, Integer> counts = new LinkedHashMap<>();
         Map<String, String> example = new LinkedHashMap<>();
-        try (Stream<Path> logs = Files.list(fleet.runDir())) {
-            for (Path log : logs.filter(p -> p.toString().endsWith(".log") && !p.endsWith("fleet-up.log")).sorted().toList()) {
+        for (Path log : logs) {
+            try {
                 for (String line : Files.readAllLines(log)) {
                     if (NOTABLE.matcher(line).find()) {
                         String shape = line.replaceAll("\\d+", "N");
@@ -473,12 +487,13 @@ public final class ChaosRun {
                         example.putIfAbsent(shape, log.getFileName() + ": " + (line.length() > 400 ? line.substring(0, 400) + " ..." : line));
                     }
                 }
+            } catch (IOException e) {
+                counts.put("cannot read " + log, 1);
+                example.put("cannot read " + log, "(cannot read " + log + ": " + e.getMessage() + ")");
             }
-        } catch (IOException e) {
-            return List.of("(cannot read worker logs: " + e.getMessage() + ")");
         }
         return counts.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue(Comparator.reverseOrder()))
-                .limit(15).map(e -> e.getValue() + "× " + example.get(e.getKey())).toList();
+                .limit(20).map(e -> e.getValue() + "× " + example.get(e.getKey())).toList();
     }
 
     // ---- helpers
