@@ -4,6 +4,8 @@ import io.inferencefleet.messages.InferenceResult.ModelRef;
 import io.inferencefleet.paddle.Predictor;
 import io.inferencefleet.paddle.PredictorConfig;
 import io.inferencefleet.paddle.model.ModelFiles;
+import io.inferencefleet.shm.StaleQueues;
+import io.inferencefleet.shm.TensorQueueConfig;
 import io.inferencefleet.worker.config.ThreadPlan;
 import io.inferencefleet.worker.config.WorkerConfig;
 import io.inferencefleet.worker.fetch.ImageFetcher;
@@ -54,6 +56,9 @@ import org.slf4j.LoggerFactory;
 public final class Worker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
 
+    /** Dead workers' queue directories older than this are removed at start (a restart reuses its own at once). */
+    static final java.time.Duration STALE_QUEUE_AGE = java.time.Duration.ofMinutes(10);
+
     private final List<AutoCloseable> resources = new ArrayList<>();
     private final Intake intake;
     private final Thread intakeThread;
@@ -88,6 +93,10 @@ public final class Worker implements AutoCloseable {
             Predictor original = Predictor.create(PredictorConfig.builder(model.modelFile(), model.paramsFile())
                     .mathThreads(plan.mathThreads()).build());
             resources.add(original);
+            List<Path> stale = StaleQueues.remove(TensorQueueConfig.DEFAULT_ROOT, STALE_QUEUE_AGE);
+            if (!stale.isEmpty()) {
+                LOG.info("event=stale_queues_removed count={} dirs={}", stale.size(), stale);
+            }
             ImageFetcher fetcher = new ImageFetcher(config.fetch());
             resources.add(fetcher);
             WorkerMetrics metrics = new WorkerMetrics();
@@ -227,6 +236,12 @@ public final class Worker implements AutoCloseable {
         props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, config.get(WorkerConfig.BOOTSTRAP_SERVERS));
         props.put(ConsumerConfig.GROUP_ID_CONFIG, config.get(WorkerConfig.GROUP_ID));
         props.put(ConsumerConfig.CLIENT_ID_CONFIG, workerId);
+        if (!config.get(WorkerConfig.WORKER_ID).isBlank()) {
+            // Static membership: a worker restarted under its id (fleet up, a StatefulSet) takes its
+            // partitions back without a rebalance; the others keep going. Measured without it: one
+            // kill -9 under fleet up stopped the whole group for about 38 s (benchmarks/results/chaos-*).
+            props.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, workerId);
+        }
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
         props.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
         props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, config.maxPollRecords());

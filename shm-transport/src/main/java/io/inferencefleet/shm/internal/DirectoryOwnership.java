@@ -107,6 +107,32 @@ public final class DirectoryOwnership implements AutoCloseable {
         }
     }
 
+    /**
+     * True when nobody holds the directory's lock and the process recorded in it is not alive: a
+     * dead owner's leftovers. False when in doubt (a live or unreadable owner, a lock this process holds).
+     */
+    public static boolean ownerIsGone(Path directory) {
+        Path lockFile = directory.resolve(LOCK_FILE);
+        try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            FileLock probe;
+            try {
+                probe = channel.tryLock();
+            } catch (OverlappingFileLockException e) {
+                return false;  // this very process owns it
+            }
+            if (probe == null) {
+                return false;
+            }
+            try {
+                return !isAlive(readOwner(channel));
+            } finally {
+                probe.release();
+            }
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
+    }
+
     static void createPrivateDirectories(Path directory) {
         try {
             Path parent = directory.toAbsolutePath().getParent();

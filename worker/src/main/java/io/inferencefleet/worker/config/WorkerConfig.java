@@ -80,7 +80,9 @@ public final class WorkerConfig {
     public static final ConfigKey<String> SHM_DIR = ConfigKey.optional("shm.dir",
             "Directory of the tensor queues (default: " + TensorQueueConfig.DEFAULT_ROOT + "/<worker.id>).");
     public static final ConfigKey<String> WORKER_ID = ConfigKey.optional("worker.id",
-            "Name of this worker in results and logs (default: <host>-<pid>).");
+            "Name of this worker in results and logs (default: <host>-<pid>); when set, also its static group"
+            + " membership (group.instance.id): a restart under the same id takes its partitions back without a"
+            + " rebalance, so two running workers must never share one.");
     public static final ConfigKey<Integer> SHUTDOWN_TIMEOUT_MS = ConfigKey.integer("shutdown.timeout.ms", 30_000,
             0, 3_600_000, "How long shutdown and rebalances wait for in-flight requests before abandoning them.");
 

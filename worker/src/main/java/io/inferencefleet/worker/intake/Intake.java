@@ -15,6 +15,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.consumer.CloseOptions;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -63,6 +64,8 @@ public final class Intake implements Runnable {
     private double lag = Double.NaN;
     private boolean paused;
     private long accepted;
+    private long commitWarnedNs = System.nanoTime() - 20_000_000_000L;
+    private long commitFailures;
     private int nextLane;
 
     /**
@@ -113,6 +116,10 @@ public final class Intake implements Runnable {
                     }
                 } catch (org.apache.kafka.common.errors.WakeupException e) {
                     break;
+                } catch (org.apache.kafka.common.errors.FencedInstanceIdException e) {
+                    // Another running worker has this worker.id (group.instance.id): restarting cannot help.
+                    acks.fatal(e);
+                    break;
                 }
                 settle();
             }
@@ -130,7 +137,10 @@ public final class Intake implements Runnable {
             drain(null, stopDeadlineMs);
         } finally {
             long closeMs = Math.max(0, Math.min(MAX_COMMIT_MS, stopDeadlineMs - System.currentTimeMillis()));
-            consumer.close(Duration.ofMillis(closeMs));
+            // Leave the group even as a static member: a worker that stops on purpose hands its
+            // partitions over now, not after session.timeout.ms (a crashed one keeps them for its restart).
+            consumer.close(CloseOptions.timeout(Duration.ofMillis(closeMs))
+                    .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
             LOG.info("event=intake_stopped accepted={} in_flight_abandoned={}", accepted, tracker.inFlight());
         }
     }
@@ -186,8 +196,16 @@ public final class Intake implements Runnable {
                 if (e != null) {
                     metrics.commitFailed();
                     tracker.commitFailed(offsets);
-                    LOG.warn("event=commit_failed offsets={} error=\"{}\" effect=\"retried with the next commit\"",
-                            offsets, e.toString());
+                    long now = System.nanoTime();
+                    // While the broker is away this fails every poll (50 ms): log once per 10 s, with the count.
+                    if (now - commitWarnedNs > 10_000_000_000L) {
+                        LOG.warn("event=commit_failed offsets={} error=\"{}\" failures_since_last_warning={}"
+                                + " effect=\"retried with the next commit\"", offsets, e.toString(), commitFailures + 1);
+                        commitWarnedNs = now;
+                        commitFailures = 0;
+                    } else {
+                        commitFailures++;
+                    }
                 }
             });
         }

@@ -259,7 +259,8 @@ public final class ResultPublisher implements Answers, AutoCloseable {
     /** Kafka refuses this worker for good: retrying or restarting will not help until someone acts. */
     public static boolean refusedForGood(Throwable e) {
         return e instanceof AuthenticationException || e instanceof AuthorizationException
-                || e instanceof ProducerFencedException || e instanceof UnsupportedVersionException;
+                || e instanceof ProducerFencedException || e instanceof UnsupportedVersionException
+                || e instanceof org.apache.kafka.common.errors.FencedInstanceIdException;
     }
 
     private static String cut(String s) {
