@@ -49,7 +49,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * default; {@code -Dfleet.invariant.records=100000} for a long run.
  */
 @Tag("slow")
-class EveryRecordGetsOneAnswerProperties {
+class EveryRecordGetsOneAnswerTest {
     static final int TRIES = 4;
     static final int RECORDS = Integer.getInteger("fleet.invariant.records", 2_000);
     /** The worker may use this much more RSS than it had when it started (OpenCV, Paddle and broker warm). */
