@@ -155,14 +155,33 @@ public final class Intake implements Runnable {
                     record.offset());
             return;
         }
-        MessageCodec.DecodedRequest decoded = codec.decodeRequest(record.value());
-        Job job = new Job(partition, record.offset(), record.key(), record.value(), record.headers(),
-                decoded.request(), System.nanoTime());
-        live.put(key, job);
-        if (!decoded.ok()) {
-            answers.error(job, ErrorCode.BAD_REQUEST, decoded.error());
-            return;
+        Job job = null;
+        try {
+            MessageCodec.DecodedRequest decoded = codec.decodeRequest(record.value());
+            job = new Job(partition, record.offset(), record.key(), record.value(), record.headers(), decoded.request(),
+                    System.nanoTime());
+            live.put(key, job);
+            if (!decoded.ok()) {
+                answers.error(job, ErrorCode.BAD_REQUEST, decoded.error());
+                return;
+            }
+            handToALane(job);
+        } catch (RuntimeException e) {
+            // A hole in our own checks must cost this one record its answer, not the intake thread: a
+            // record that killed the worker would kill every next owner of its partition too.
+            metrics.agentError("intake");
+            if (job == null) {
+                job = new Job(partition, record.offset(), record.key(), record.value(), record.headers(), null,
+                        System.nanoTime());
+                live.put(key, job);
+            }
+            if (!job.isAnswered()) {
+                answers.error(job, ErrorCode.INTERNAL_ERROR, "intake failed: " + e);
+            }
         }
+    }
+
+    private void handToALane(Job job) {
         // The lane with the fewest unanswered jobs; ties rotate so that idle predictors share the load.
         DecoderLane lane = null;
         for (int i = 0; i < lanes.size(); i++) {
