@@ -152,8 +152,9 @@ public final class ResultPublisher implements Answers, AutoCloseable {
     }
 
     private void sendResult(Job job, InferenceResult result, AtomicInteger outstanding, boolean replacement) {
+        // A replacement carries no request headers: a huge traceparent may be what made the result too large.
         ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(resultsTopic, null, job.key(), codec.encode(result),
-                propagatedHeaders(job));
+                replacement ? new RecordHeaders() : propagatedHeaders(job));
         send(record, job, e -> {
             if (replacement || !perRecord(e)) {
                 return false;

@@ -108,4 +108,20 @@ class ResultPublisherTest {
         assertEquals(2, producer.history().size(), "the result and its dead-letter copy, nothing more");
         assertEquals(ErrorCode.INTERNAL_ERROR.code(), result(producer.history().get(0)).error().code());
     }
+
+    @Test
+    void aReplacementResultDropsTheRequestHeadersThatMayHaveMadeItTooLarge() throws Exception {
+        // Before: the replacement kept a huge traceparent header, was refused again, and the worker stopped.
+        RecordHeaders headers = new RecordHeaders();
+        headers.add("traceparent", new byte[2 << 20]);
+        Job job = new Job(new TopicPartition("images", 0), 8, null, new byte[10], headers,
+                InferenceRequest.of("r2", "file:///a.jpg"), System.nanoTime());
+        publisher.ok(job, new float[3], 3, 1.0, 1.0);
+        producer.errorNext(new RecordTooLargeException("too big"));
+        awaitSends(2);
+        assertEquals(0, producer.history().get(1).headers().toArray().length);
+        producer.completeNext();
+        assertSame(job, acks.poll());
+        assertNull(acks.fatal());
+    }
 }
