@@ -3,6 +3,7 @@ package io.inferencefleet.ops.deploy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
@@ -136,6 +137,9 @@ class KubernetesManifestsTest {
         Container worker = pod.getContainers().stream().filter(c -> c.getName().equals("worker")).findFirst().orElseThrow();
         Map<String, String> podLabels = deployment.getSpec().getTemplate().getMetadata().getLabels();
         assertEquals(podLabels, deployment.getSpec().getSelector().getMatchLabels(), "selector = pod labels");
+        assertNull(deployment.getSpec().getReplicas(), "replicas are KEDA's: re-applying must not reset them");
+        assertEquals(0, deployment.getSpec().getStrategy().getRollingUpdate().getMaxSurge().getIntVal(),
+                "a surge pod may find no partition and never turn ready: replace old before new");
 
         // The configuration resolves with the worker's own WorkerConfig (unknown keys, bad values and Kafka
         // overrides that break the delivery guarantee all fail here), with the Secret's settings as flags.
