@@ -267,11 +267,16 @@ class KubernetesManifestsTest {
         int activation = Integer.parseInt((String) meta.get("activationLagThreshold"));
         assertTrue(lagThreshold > config.get(WorkerConfig.MAX_IN_FLIGHT), "lagThreshold " + lagThreshold
                 + " must exceed max.in.flight " + config.get(WorkerConfig.MAX_IN_FLIGHT) + " (held records count as lag)");
+        Map<String, String> scaledAnnotations = scaled.getMetadata().getAnnotations();
+        double imagesPerSecond = Double.parseDouble(scaledAnnotations.get("inference-fleet.io/worker-images-per-second"));
+        double waitSeconds = Double.parseDouble(scaledAnnotations.get("inference-fleet.io/target-wait-seconds"));
+        assertEquals((int) Math.floor(imagesPerSecond * waitSeconds), lagThreshold,
+                "lagThreshold = a worker's throughput x the target wait, rounded down");
         int minReplicas = ((Number) scaled.get("spec", "minReplicaCount")).intValue();
         int maxReplicas = ((Number) scaled.get("spec", "maxReplicaCount")).intValue();
         assertTrue(activation < lagThreshold);
         assertTrue(minReplicas >= 1 || activation == 0, "at zero replicas any waiting record must wake a worker");
-        int partitions = Integer.parseInt(scaled.getMetadata().getAnnotations().get("inference-fleet.io/input-partitions"));
+        int partitions = Integer.parseInt(scaledAnnotations.get("inference-fleet.io/input-partitions"));
         assertTrue(maxReplicas <= partitions, "maxReplicaCount " + maxReplicas + " > " + partitions + " input partitions");
         assertTrue(minReplicas <= maxReplicas);
         assertEquals("false", meta.get("allowIdleConsumers"));
