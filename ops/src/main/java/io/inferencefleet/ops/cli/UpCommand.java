@@ -133,7 +133,8 @@ final class UpCommand implements Callable<Integer> {
         holder[0] = supervisor;
         writeState.run();
         // Workers drain for up to shutdown.timeout.ms after SIGTERM; a few seconds more for the JVM to exit.
-        Duration stopTimeout = Duration.ofMillis(config.get(WorkerConfig.SHUTDOWN_TIMEOUT_MS) + 5_000L);
+        Duration stopTimeout = Duration.ofMillis(config.get(WorkerConfig.SHUTDOWN_TIMEOUT_MS))
+                .plus(Supervisor.EXIT_AFTER_DRAIN);
         Thread hook = new Thread(() -> {
             try {
                 supervisor.stop(stopTimeout);

@@ -36,6 +36,11 @@ public final class Supervisor {
     public static final int EXIT_CONFIG_ERROR = io.inferencefleet.worker.WorkerExit.CONFIG_ERROR;
     /** Kafka refused the worker for good (authentication, authorization): a restart cannot fix it either. */
     public static final int EXIT_KAFKA_REFUSED = io.inferencefleet.worker.WorkerExit.KAFKA_REFUSED;
+    /**
+     * Time a worker is given after its drain ({@code shutdown.timeout.ms}) to close its Kafka clients and exit
+     * before SIGKILL: fleet up's stop timeout is the sum, and so is the systemd unit's TimeoutStopSec.
+     */
+    public static final java.time.Duration EXIT_AFTER_DRAIN = java.time.Duration.ofSeconds(5);
 
     private static final Logger LOG = LoggerFactory.getLogger(Supervisor.class);
 

@@ -45,8 +45,7 @@ public final class Pipeline implements AutoCloseable {
                     PreprocessConfig preprocess, ImageFetcher fetcher, Answers answers,
                     IntFunction<BitSet> predictorCpus, EpochClock clock, WorkerMetrics metrics) {
         this.metrics = metrics;
-        long laneBytes = DecoderLane.queueConfig(workerId, shmDir, preprocess.tensorBytes()).build().capacityBytes();
-        SharedMemoryBudget.check(shmDir, plan.decoders(), SharedMemoryBudget.bytesPerLane(laneBytes));
+        SharedMemoryBudget.check(shmDir, plan.decoders(), sharedMemoryBytes(1, preprocess.tensorBytes()));
         ConcurrentHashMap<Long, Job> registry = new ConcurrentHashMap<>();
         try {
             for (int d = 0; d < plan.decoders(); d++) {
@@ -66,6 +65,17 @@ public final class Pipeline implements AutoCloseable {
             close();
             throw e;
         }
+    }
+
+    /**
+     * The shared memory a pipeline of {@code decoders} lanes may occupy in {@code shm.dir}, which is also
+     * what its start-up check requires free there: per lane, its tensor queue's capacity plus as much
+     * again for consumed roll cycles not yet deleted ({@link SharedMemoryBudget#bytesPerLane}). The one
+     * figure a deployment sizes its /dev/shm from (ops/kubernetes checks its volume against it).
+     */
+    public static long sharedMemoryBytes(int decoders, int tensorBytes) {
+        long queueBytes = DecoderLane.queueConfig("budget", Path.of("budget"), tensorBytes).build().capacityBytes();
+        return decoders * SharedMemoryBudget.bytesPerLane(queueBytes);
     }
 
     /** The decoder lanes the intake hands jobs to. */

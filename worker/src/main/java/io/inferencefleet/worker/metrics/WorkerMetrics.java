@@ -4,14 +4,24 @@ import io.inferencefleet.messages.InferenceResult;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
 /**
  * The worker's Prometheus metrics, in their own registry (several workers can share a JVM in
- * tests). Recording is cheap and thread-safe; {@link MetricsServer} exposes them.
+ * tests), with the Prometheus client's JVM and process metrics beside them ({@code jvm_memory_*},
+ * {@code jvm_gc_collection_seconds}, {@code jvm_threads_*}, {@code process_*}; the dashboard in
+ * {@code ops/grafana} charts heap and GC from them). Recording is cheap and thread-safe;
+ * {@link MetricsServer} exposes them.
  */
 public final class WorkerMetrics {
     private final PrometheusRegistry registry = new PrometheusRegistry();
+
+    {
+        // Read at scrape time from the JVM's MXBeans and /proc/self; nothing is recorded in between.
+        JvmMetrics.builder().register(registry);
+    }
+
     private final Counter requests = Counter.builder().name("fleet_requests_total")
             .help("Results published, by status and error code").labelNames("status", "code").register(registry);
     private final Histogram stageSeconds = Histogram.builder().name("fleet_stage_seconds")
