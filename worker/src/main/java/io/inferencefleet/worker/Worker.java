@@ -111,7 +111,7 @@ public final class Worker implements AutoCloseable {
             // the publisher before the original predictor.
             resources.add(publisher);
             int maxInFlight = config.get(WorkerConfig.MAX_IN_FLIGHT);
-            pipeline = new Pipeline(plan, workerId, config.shmDir(), maxInFlight, original, preprocess, fetcher,
+            pipeline = new Pipeline(plan, config.batchPlan(), workerId, config.shmDir(), maxInFlight, original, preprocess, fetcher,
                     publisher, predictorCpus(cpus, plan), SystemEpochClock.INSTANCE, metrics);
             resources.add(pipeline);
             int port = config.get(WorkerConfig.METRICS_PORT);

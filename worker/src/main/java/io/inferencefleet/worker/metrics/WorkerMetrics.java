@@ -36,6 +36,9 @@ public final class WorkerMetrics {
             .help("Jobs waiting for a lane's decoder").labelNames("lane").register(registry);
     private final Counter busy = Counter.builder().name("fleet_predictor_busy_seconds_total")
             .help("Time a predictor spent in Paddle").labelNames("predictor").register(registry);
+    private final Histogram batchSize = Histogram.builder().name("fleet_predictor_batch_size")
+            .help("Tensors per predictor run (1 when batching is off or a tensor was alone)")
+            .classicUpperBounds(1, 2, 4, 8, 16, 32, 64).register(registry);
     private final Counter agentErrors = Counter.builder().name("fleet_agent_errors_total")
             .help("Throwables caught in a decoder or predictor (each answered as internal_error when it held a job)")
             .labelNames("agent").register(registry);
@@ -66,6 +69,10 @@ public final class WorkerMetrics {
 
     public void predictorBusy(int predictor, double seconds) {
         busy.labelValues(Integer.toString(predictor)).inc(seconds);
+    }
+
+    public void batch(int tensors) {
+        batchSize.observe(tensors);
     }
 
     public void agentError(String agent) {
