@@ -47,6 +47,18 @@ public final class WorkerMetrics {
     private final Counter commitFailures = Counter.builder().name("fleet_commit_failures_total")
             .help("Offset commits that failed (retried with the next commit)").register(registry);
 
+    /** Exports the fetcher's health, read at each scrape: stuck file reader threads and unexpected failures. */
+    public void watchFetcher(java.util.function.IntSupplier stuckFileReaders, java.util.function.LongSupplier unexpected) {
+        io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name("fleet_fetch_stuck_file_readers")
+                .help("File reader threads blocked in the OS after their fetch gave up (a FIFO or a hung mount under a"
+                        + " file root); when all are, file: fetches fail at once and /ready is 503")
+                .callback(c -> c.call(stuckFileReaders.getAsInt())).register(registry);
+        io.prometheus.metrics.core.metrics.CounterWithCallback.builder().name("fleet_fetch_unexpected_failures")
+                .help("Fetches answered fetch_failed because of an exception the fetcher did not expect (a bug, or an"
+                        + " Error such as OutOfMemoryError); should stay 0")
+                .callback(c -> c.call(unexpected.getAsLong())).register(registry);
+    }
+
     public PrometheusRegistry registry() {
         return registry;
     }
