@@ -63,6 +63,7 @@ public final class Worker implements AutoCloseable {
     private final Intake intake;
     private final Thread intakeThread;
     private final Pipeline pipeline;
+    private final ImageFetcher fetcher;
     private final Acknowledgements acks = new Acknowledgements();
     private final MetricsServer metricsServer;
     private final Path shmDir;
@@ -100,6 +101,8 @@ public final class Worker implements AutoCloseable {
             ImageFetcher fetcher = new ImageFetcher(config.fetch());
             resources.add(fetcher);
             WorkerMetrics metrics = new WorkerMetrics();
+            metrics.watchFetcher(fetcher::stuckFileReaders, fetcher::unexpectedFailures);
+            this.fetcher = fetcher;
 
             ResultFactory results = new ResultFactory(modelRef(model), workerId, config.get(WorkerConfig.INPUT_TOPIC),
                     clas.labels(), clas.topK());
@@ -111,7 +114,7 @@ public final class Worker implements AutoCloseable {
             // the publisher before the original predictor.
             resources.add(publisher);
             int maxInFlight = config.get(WorkerConfig.MAX_IN_FLIGHT);
-            pipeline = new Pipeline(plan, workerId, config.shmDir(), maxInFlight, original, preprocess, fetcher,
+            pipeline = new Pipeline(plan, config.batchPlan(), workerId, config.shmDir(), maxInFlight, original, preprocess, fetcher,
                     publisher, predictorCpus(cpus, plan), SystemEpochClock.INSTANCE, metrics);
             resources.add(pipeline);
             int port = config.get(WorkerConfig.METRICS_PORT);
@@ -158,10 +161,10 @@ public final class Worker implements AutoCloseable {
         return thread != null && thread.isAlive() && pipeline.alive();
     }
 
-    /** {@code /ready}: partitions assigned, results can be written, every agent runs. */
+    /** {@code /ready}: partitions assigned, results can be written, every agent runs, file reads are possible. */
     public boolean ready() {
         Intake running = intake;
-        return running != null && running.ready();
+        return running != null && running.ready() && !fetcher.allFileReadersStuck();
     }
 
     /** The exit code for a worker that stopped on its own ({@link WorkerExit}). */

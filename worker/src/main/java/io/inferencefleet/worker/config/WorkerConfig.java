@@ -56,6 +56,13 @@ public final class WorkerConfig {
     public static final ConfigKey<String> PREDICTOR_PINNING = ConfigKey.choice("predictor.pinning", "node",
             List.of("node", "cpu"), "node: predictor threads float over the node's CPUs; cpu: predictor i is pinned to"
             + " the node's i-th CPU (needs numa.pin=true; no gain measured on 2 vCPUs, see benchmarks/results).");
+    public static final ConfigKey<Integer> BATCH_MAX = ConfigKey.integer("predictor.batch.max", 1, 1,
+            BatchPlan.MAX_MAX_TENSORS, "Most tensors a predictor runs as one batch, taken from those already waiting"
+            + " in one lane (a lone tensor runs at once, in place); 1 turns batching off. Batches are copied into one"
+            + " contiguous buffer (see README, Micro-batching).");
+    public static final ConfigKey<Integer> BATCH_DELAY_US = ConfigKey.integer("predictor.batch.delay.us", 0, 0,
+            1_000_000, "When a predictor found a backlog (2 or more tensors) smaller than predictor.batch.max, how long"
+            + " it waits for more before running what it has.");
     public static final ConfigKey<Integer> MAX_IN_FLIGHT = ConfigKey.integer("max.in.flight", 32, 1, 100_000,
             "Bound on requests accepted but not yet answered: partitions pause before it is reached.");
     public static final ConfigKey<Integer> RESUME_IN_FLIGHT = ConfigKey.integer("resume.in.flight", 16, 0, 100_000,
@@ -101,7 +108,7 @@ public final class WorkerConfig {
 
     static final List<ConfigKey<?>> KEYS = List.of(BOOTSTRAP_SERVERS, INPUT_TOPIC, RESULTS_TOPIC, GROUP_ID, DEAD_LETTER,
             MODEL_DIR, PREDICTOR_THREADS, DECODER_THREADS, MATH_THREADS, PREDICTOR_PINNING, WORKERS_PER_NODE,
-            MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS, MAX_IMAGE_BYTES, FETCH_TIMEOUT_MS,
+            BATCH_MAX, BATCH_DELAY_US, MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS, MAX_IMAGE_BYTES, FETCH_TIMEOUT_MS,
             MAX_IMAGE_PIXELS, MAX_ASPECT_RATIO, MAX_JPEG_SCANS, SHM_DIR, WORKER_ID, SHUTDOWN_TIMEOUT_MS, NUMA_NODE, NUMA_PIN, NUMA_TOPOLOGY, METRICS_PORT,
             METRICS_HOST);
 
@@ -218,6 +225,11 @@ public final class WorkerConfig {
      */
     public ThreadPlan threadPlan() {
         return threadPlan;
+    }
+
+    /** {@code predictor.batch.max} and {@code predictor.batch.delay.us}. */
+    public BatchPlan batchPlan() {
+        return new BatchPlan(get(BATCH_MAX), get(BATCH_DELAY_US) * 1_000L);
     }
 
     /** Whether {@code predictor.threads} or {@code math.threads} was left to {@code auto}. */

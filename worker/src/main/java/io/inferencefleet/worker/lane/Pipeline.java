@@ -1,7 +1,9 @@
 package io.inferencefleet.worker.lane;
 
 import io.inferencefleet.paddle.Predictor;
+import io.inferencefleet.paddle.model.TensorSpec;
 import io.inferencefleet.shm.TensorReader;
+import io.inferencefleet.worker.config.BatchPlan;
 import io.inferencefleet.worker.config.ThreadPlan;
 import io.inferencefleet.worker.fetch.ImageFetcher;
 import io.inferencefleet.worker.job.Answers;
@@ -41,10 +43,11 @@ public final class Pipeline implements AutoCloseable {
     private volatile boolean started;
     private boolean closed;
 
-    public Pipeline(ThreadPlan plan, String workerId, Path shmDir, int jobCapacity, Predictor original,
+    public Pipeline(ThreadPlan plan, BatchPlan batching, String workerId, Path shmDir, int jobCapacity, Predictor original,
                     PreprocessConfig preprocess, ImageFetcher fetcher, Answers answers,
                     IntFunction<BitSet> predictorCpus, EpochClock clock, WorkerMetrics metrics) {
         this.metrics = metrics;
+        checkBatchDimension(original.inputs().get(0), batching);
         SharedMemoryBudget.check(shmDir, plan.decoders(), sharedMemoryBytes(1, preprocess.tensorBytes()));
         ConcurrentHashMap<Long, Job> registry = new ConcurrentHashMap<>();
         try {
@@ -57,8 +60,8 @@ public final class Pipeline implements AutoCloseable {
                 for (int d = p; d < plan.decoders(); d += plan.predictors()) {
                     readers.add(lanes.get(d).reader());
                 }
-                PredictorAgent agent = new PredictorAgent(p, readers, registry, original, preprocess, answers,
-                        predictorCpus.apply(p), clock, metrics);
+                PredictorAgent agent = new PredictorAgent(p, readers, registry, original, preprocess, batching,
+                        answers, predictorCpus.apply(p), clock, metrics);
                 predictors.add(new AgentRunner(PredictorAgent.newIdleStrategy(), this::onError, null, agent));
             }
         } catch (RuntimeException e) {
@@ -76,6 +79,16 @@ public final class Pipeline implements AutoCloseable {
     public static long sharedMemoryBytes(int decoders, int tensorBytes) {
         long queueBytes = DecoderLane.queueConfig("budget", Path.of("budget"), tensorBytes).build().capacityBytes();
         return decoders * SharedMemoryBudget.bytesPerLane(queueBytes);
+    }
+
+    /** A model whose input has a fixed batch size cannot take batches: refused at start, not per request. */
+    static void checkBatchDimension(TensorSpec input, BatchPlan batching) {
+        long declared = input.dim(0);
+        if (batching.enabled() && declared > 0) {
+            throw new IllegalArgumentException("Invalid value " + batching.maxTensors() + " for predictor.batch.max: the"
+                    + " model's input " + input.name() + " has a fixed batch size of " + declared
+                    + "; set predictor.batch.max=1");
+        }
     }
 
     /** The decoder lanes the intake hands jobs to. */

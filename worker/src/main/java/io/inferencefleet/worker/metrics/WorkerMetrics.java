@@ -46,6 +46,9 @@ public final class WorkerMetrics {
             .help("Jobs waiting for a lane's decoder").labelNames("lane").register(registry);
     private final Counter busy = Counter.builder().name("fleet_predictor_busy_seconds_total")
             .help("Time a predictor spent in Paddle").labelNames("predictor").register(registry);
+    private final Histogram batchSize = Histogram.builder().name("fleet_predictor_batch_size")
+            .help("Tensors per predictor run (1 when batching is off or a tensor was alone)")
+            .classicUpperBounds(1, 2, 4, 8, 16, 32, 64).register(registry);
     private final Counter agentErrors = Counter.builder().name("fleet_agent_errors_total")
             .help("Throwables caught in a decoder or predictor (each answered as internal_error when it held a job)")
             .labelNames("agent").register(registry);
@@ -53,6 +56,18 @@ public final class WorkerMetrics {
             .help("Second answers to one job, refused (a bug: the first answer stands)").register(registry);
     private final Counter commitFailures = Counter.builder().name("fleet_commit_failures_total")
             .help("Offset commits that failed (retried with the next commit)").register(registry);
+
+    /** Exports the fetcher's health, read at each scrape: stuck file reader threads and unexpected failures. */
+    public void watchFetcher(java.util.function.IntSupplier stuckFileReaders, java.util.function.LongSupplier unexpected) {
+        io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name("fleet_fetch_stuck_file_readers")
+                .help("File reader threads blocked in the OS after their fetch gave up (a FIFO or a hung mount under a"
+                        + " file root); when all are, file: fetches fail at once and /ready is 503")
+                .callback(c -> c.call(stuckFileReaders.getAsInt())).register(registry);
+        io.prometheus.metrics.core.metrics.CounterWithCallback.builder().name("fleet_fetch_unexpected_failures")
+                .help("Fetches answered fetch_failed because of an exception the fetcher did not expect (a bug, or an"
+                        + " Error such as OutOfMemoryError); should stay 0")
+                .callback(c -> c.call(unexpected.getAsLong())).register(registry);
+    }
 
     public PrometheusRegistry registry() {
         return registry;
@@ -76,6 +91,10 @@ public final class WorkerMetrics {
 
     public void predictorBusy(int predictor, double seconds) {
         busy.labelValues(Integer.toString(predictor)).inc(seconds);
+    }
+
+    public void batch(int tensors) {
+        batchSize.observe(tensors);
     }
 
     public void agentError(String agent) {

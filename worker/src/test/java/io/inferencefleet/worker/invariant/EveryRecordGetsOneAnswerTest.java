@@ -104,6 +104,7 @@ class EveryRecordGetsOneAnswerTest {
         flags.put("fetch.allowed.hosts", "169.254.169.254");
         flags.put("dead.letter.enabled", "true");
         flags.put("predictor.threads", "2");
+        flags.put("predictor.batch.max", "4");  // both paths: lone tensors in place, backlogs in batches
         flags.put("metrics.port", "0");
         flags.put("worker.id", "invariant-" + ProcessHandle.current().pid());  // queues in /dev/shm, as in production
         config = WorkerConfig.resolve(null, Map.of(), flags);
