@@ -119,6 +119,7 @@ class EveryRecordGetsOneAnswerTest {
     static void stop() throws Exception {
         try {
             if (worker != null) {
+                printBatchSizes();
                 worker.close();
             }
         } finally {
@@ -226,6 +227,19 @@ class EveryRecordGetsOneAnswerTest {
 
     private static java.lang.management.MemoryUsage heap() {
         return java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage();
+    }
+
+    /** How the predictors batched: runs and tensors (the suite sets predictor.batch.max=4). */
+    private static void printBatchSizes() {
+        try {
+            java.net.http.HttpResponse<String> metrics = java.net.http.HttpClient.newHttpClient().send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + worker.metricsPort()
+                            + "/metrics")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            metrics.body().lines().filter(l -> l.startsWith("fleet_predictor_batch_size"))
+                    .forEach(l -> System.out.println("invariant: " + l));
+        } catch (Exception e) {
+            System.out.println("invariant: metrics: " + e);
+        }
     }
 
     /** Where the worker's threads are, for a failure report. */
