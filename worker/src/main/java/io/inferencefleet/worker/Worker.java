@@ -77,7 +77,7 @@ public final class Worker implements AutoCloseable {
             // Pin this thread first: every thread created from here on (intake, lanes, Kafka's
             // client threads, Paddle's math threads, Chronicle's) inherits the node's CPUs.
             Affinity.setAffinity(cpus);
-            LOG.info("event=worker_pinned numa_node={} cpus={}", config.get(WorkerConfig.NUMA_NODE), cpus);
+            LOG.info("event=worker_pinned numa_node={} cpus={}", config.numaNode(), cpus);
         }
         ThreadPlan plan = config.threadPlan();
         LOG.info("event=thread_plan predictors={} math_threads={} decoders={} pinning={} auto={}", plan.predictors(),
