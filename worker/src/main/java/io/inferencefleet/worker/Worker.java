@@ -106,6 +106,7 @@ public final class Worker implements AutoCloseable {
             ResultPublisher publisher = new ResultPublisher(config.get(WorkerConfig.BOOTSTRAP_SERVERS), workerId,
                     config.get(WorkerConfig.RESULTS_TOPIC),
                     config.get(WorkerConfig.DEAD_LETTER) ? config.deadLetterTopic() : null,
+                    new ResultPublisher.Source(config.get(WorkerConfig.INPUT_TOPIC), config.get(WorkerConfig.GROUP_ID)),
                     config.kafkaProducer(), results, acks, metrics);
             // Closed in reverse: the intake first, the pipeline before the publisher it answers through,
             // the publisher before the original predictor.

@@ -149,6 +149,22 @@ class WorkerKafkaTest {
         List<ConsumerRecord<byte[], byte[]>> dead = broker.readAll("images.DLT", (int) errors, Duration.ofSeconds(20));
         assertEquals(errors, dead.size(), "every ERROR request copied to the dead-letter topic");
         assertTrue(dead.stream().allMatch(r -> r.headers().lastHeader("fleet.error.code") != null));
+        for (ConsumerRecord<byte[], byte[]> copy : dead) {
+            // Spring Kafka's DeadLetterPublishingRecoverer headers, decoded as Spring writes them (big-endian int/long).
+            String source = new String(copy.headers().lastHeader("fleet.source").value(), StandardCharsets.UTF_8);
+            assertEquals(source, "images-" + java.nio.ByteBuffer.wrap(copy.headers().lastHeader(
+                    "kafka_dlt-original-partition").value()).getInt() + "@" + java.nio.ByteBuffer.wrap(
+                    copy.headers().lastHeader("kafka_dlt-original-offset").value()).getLong());
+            assertEquals("images", new String(copy.headers().lastHeader("kafka_dlt-original-topic").value(),
+                    StandardCharsets.UTF_8));
+            assertEquals("inference-fleet", new String(copy.headers().lastHeader("kafka_dlt-original-consumer-group")
+                    .value(), StandardCharsets.UTF_8));
+            assertEquals("CreateTime", new String(copy.headers().lastHeader("kafka_dlt-original-timestamp-type").value(),
+                    StandardCharsets.UTF_8));
+            long sentMs = java.nio.ByteBuffer.wrap(copy.headers().lastHeader("kafka_dlt-original-timestamp").value())
+                    .getLong();
+            assertTrue(Math.abs(System.currentTimeMillis() - sentMs) < 600_000, "original timestamp " + sentMs);
+        }
 
         broker.committedVsEnd("inference-fleet", "images").forEach((tp, offsets) ->
                 assertEquals(offsets[1], offsets[0], "committed offset of " + tp + " is its end"));
