@@ -49,8 +49,8 @@ import org.slf4j.LoggerFactory;
  * acknowledgements, so that the intake stops without committing past the job.
  */
 public final class ResultPublisher implements Answers, AutoCloseable {
-    /** Headers copied from the request to its result, so that tracing and correlation survive. */
-    static final String[] PROPAGATED_HEADERS = {"traceparent", "tracestate", "correlation-id", "x-correlation-id"};
+    /** Headers copied from the request to its result, so that correlation survives; trace context is {@link TraceContext}'s. */
+    static final String[] PROPAGATED_HEADERS = {"correlation-id", "x-correlation-id"};
     public static final String ERROR_CODE_HEADER = "fleet.error.code";
     public static final String ERROR_MESSAGE_HEADER = "fleet.error.message";
     public static final String SOURCE_HEADER = "fleet.source";
@@ -66,6 +66,7 @@ public final class ResultPublisher implements Answers, AutoCloseable {
     private final Producer<byte[], byte[]> producer;
     private final ResultFactory results;
     private final MessageCodec codec = new MessageCodec();
+    private final TraceContext traceContext = new TraceContext();
     private final String resultsTopic;
     private final String deadLetterTopic;
     private final String inputTopic;
@@ -254,8 +255,9 @@ public final class ResultPublisher implements Answers, AutoCloseable {
         }
     }
 
-    private static RecordHeaders propagatedHeaders(Job job) {
+    private RecordHeaders propagatedHeaders(Job job) {
         RecordHeaders headers = new RecordHeaders();
+        traceContext.forResult(job.headers()).forEach(headers::add);
         for (String name : PROPAGATED_HEADERS) {
             Header header = job.headers() == null ? null : job.headers().lastHeader(name);
             if (header != null) {
