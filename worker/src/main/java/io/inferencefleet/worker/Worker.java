@@ -90,6 +90,10 @@ public final class Worker implements AutoCloseable {
                     .map(yml -> PaddleClasConfig.read(yml, PreprocessConfig.imageNet()))
                     .orElse(PaddleClasConfig.defaults(PreprocessConfig.imageNet()));
             PreprocessConfig preprocess = config.withImageLimits(clas.preprocess());
+            long labelled = clas.labels().stream().filter(java.util.Objects::nonNull).count();
+            clas.missingLabelFile().ifPresentOrElse(named -> LOG.warn("event=label_file_missing class_id_map_file={}"
+                    + " looked_in={} effect=\"results carry no labels\"", named, model.modelFile().getParent()),
+                    () -> LOG.info("event=labels file={} classes={}", clas.labelFile().orElse(null), labelled));
             Predictor original = Predictor.create(PredictorConfig.builder(model.modelFile(), model.paramsFile())
                     .mathThreads(plan.mathThreads()).build());
             resources.add(original);

@@ -172,6 +172,39 @@ class WorkerKafkaTest {
     }
 
     @Test
+    void resultsCarryTheLabelsOfTheClassIdMapFileTheModelsInferenceYmlNames() throws Exception {
+        broker.createTopic("labelled", 1);
+        broker.createTopic("labelled-results", 1);
+        Path model = temp.resolve("tiny-labelled");
+        BuiltinModels.generate("tiny", Files.createDirectories(model), 1);  // 10 classes
+        Path yml = model.resolve("inference.yml");
+        Files.writeString(yml, Files.readString(yml) + "  class_id_map_file: ppcls/utils/tiny_label_list.txt\n");
+        StringBuilder labels = new StringBuilder();
+        for (int id = 9; id >= 0; id--) {  // ids out of line order: labels go by id
+            labels.append(id).append(" label of class ").append(id).append('\n');
+        }
+        Files.writeString(model.resolve("tiny_label_list.txt"), labels.toString());
+        Path images = sharedImages();
+        try (KafkaProducer<byte[], byte[]> producer = broker.producer()) {
+            producer.send(new ProducerRecord<>("labelled", "apple".getBytes(StandardCharsets.UTF_8), codec.encode(
+                    InferenceRequest.of("apple", images.resolve("apple.jpg").toUri().toString()).withTopK(10)))).get();
+        }
+        Map<String, String> flags = WorkerFlags.of(broker.bootstrapServers(), "labelled", "labelled-results", "labelled",
+                model, images);
+        flags.put("shm.dir", temp.resolve("shm").toString());
+        flags.put("metrics.port", "-1");
+        InferenceResult result;
+        try (Worker worker = Worker.start(WorkerConfig.resolve(null, Map.of(), flags))) {
+            result = codec.decodeResult(broker.readAll("labelled-results", 1, Duration.ofSeconds(60)).get(0).value());
+        }
+        assertEquals(Status.OK, result.status(), result.toString());
+        assertEquals(10, result.predictions().size());
+        for (InferenceResult.Prediction p : result.predictions()) {
+            assertEquals("label of class " + p.classId(), p.label(), result.toString());
+        }
+    }
+
+    @Test
     void resnet50AnswersRealPhotosWithTopFiveOfAThousandClasses() throws Exception {
         broker.createTopic("photos", 1);
         broker.createTopic("photo-results", 1);

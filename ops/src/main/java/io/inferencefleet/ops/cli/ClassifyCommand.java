@@ -51,7 +51,7 @@ final class ClassifyCommand implements Callable<Integer> {
         ModelFiles files = ModelFiles.inDirectory(dir);
         PaddleClasConfig clas = files.inferenceConfig()
                 .map(yml -> PaddleClasConfig.read(yml, PreprocessConfig.imageNet()))
-                .orElse(new PaddleClasConfig(PreprocessConfig.imageNet(), 5, java.util.Optional.empty()));
+                .orElse(PaddleClasConfig.defaults(PreprocessConfig.imageNet()));
         if (DefaultModel.isSynthetic(files)) {
             out.println("note: " + dir + " has synthetic weights: classes and scores are meaningless. "
                     + "Use --model with a PaddleClas export (inference.pdmodel, inference.pdiparams, inference.yml).");
