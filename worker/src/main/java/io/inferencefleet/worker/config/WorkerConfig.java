@@ -106,9 +106,8 @@ public final class WorkerConfig {
     static final List<ConfigKey<?>> KEYS = List.of(BOOTSTRAP_SERVERS, INPUT_TOPIC, RESULTS_TOPIC, GROUP_ID, DEAD_LETTER,
             MODEL_DIR, PREDICTOR_THREADS, DECODER_THREADS, MATH_THREADS, PREDICTOR_PINNING, WORKERS_PER_NODE,
             MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS, MAX_IMAGE_BYTES, FETCH_TIMEOUT_MS,
-            MAX_IMAGE_PIXELS, MAX_ASPECT_RATIO, MAX_JPEG_SCANS, SHM_DIR, WORKER_ID, SHUTDOWN_TIMEOUT_MS, NUMA_NODE, NUMA_PIN, NUMA_TOPOLOGY, NUMA_ALLOWED_CPUS,
-            METRICS_PORT,
-            METRICS_HOST);
+            MAX_IMAGE_PIXELS, MAX_ASPECT_RATIO, MAX_JPEG_SCANS, SHM_DIR, WORKER_ID, SHUTDOWN_TIMEOUT_MS, NUMA_NODE, NUMA_PIN,
+            NUMA_TOPOLOGY, NUMA_ALLOWED_CPUS, METRICS_PORT, METRICS_HOST);
 
     /** Keys with these prefixes go to the Kafka clients unchanged (security settings, timeouts, ...). */
     static final String KAFKA_BOTH = "kafka.";
@@ -350,7 +349,8 @@ public final class WorkerConfig {
                     .append("  (").append(origins.get(key.name())).append(")\n");
         }
         kafka.forEach((k, v) -> sb.append(k).append(" = ").append(Secrets.mask(k, v)).append('\n'));
-        sb.append("(concluded) worker id = ").append(workerId).append(", shm dir = ").append(shmDir).append(", numa node = ").append(numaNode)
+        sb.append("(concluded) worker id = ").append(workerId).append(", shm dir = ").append(shmDir)
+                .append(", numa node = ").append(numaNode)
                 .append(", threads = ").append(threadPlan).append(", allowed cpus = ")
                 .append(NumaTopology.cpuList(allowedCpus)).append(nodesWithoutAllowedCpus.isEmpty() ? ""
                         : ", nodes skipped (no allowed cpu) = " + nodesWithoutAllowedCpus)
