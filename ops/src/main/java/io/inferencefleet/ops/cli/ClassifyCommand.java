@@ -80,7 +80,7 @@ final class ClassifyCommand implements Callable<Integer> {
                 predictor.copyOutput(0, scores);
                 long t2 = System.nanoTime();
                 int best = argMax(scores);
-                String label = best < labels.size() ? " " + labels.get(best) : "";
+                String label = best < labels.size() && labels.get(best) != null ? " " + labels.get(best) : "";
                 out.printf("%-28s OK    class=%d%s score=%.4f  preprocess=%.1fms infer=%.1fms%n", image.getFileName(),
                         best, label, scores[best], (t1 - t0) / 1e6, (t2 - t1) / 1e6);
                 ok++;
