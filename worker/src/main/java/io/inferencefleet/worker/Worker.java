@@ -78,7 +78,7 @@ public final class Worker implements AutoCloseable {
             // Pin this thread first: every thread created from here on (intake, lanes, Kafka's
             // client threads, Paddle's math threads, Chronicle's) inherits the node's CPUs.
             Affinity.setAffinity(cpus);
-            LOG.info("event=worker_pinned numa_node={} cpus={}", config.get(WorkerConfig.NUMA_NODE), cpus);
+            LOG.info("event=worker_pinned numa_node={} cpus={}", config.numaNode(), cpus);
         }
         ThreadPlan plan = config.threadPlan();
         LOG.info("event=thread_plan predictors={} math_threads={} decoders={} pinning={} auto={}", plan.predictors(),
@@ -91,6 +91,10 @@ public final class Worker implements AutoCloseable {
                     .map(yml -> PaddleClasConfig.read(yml, PreprocessConfig.imageNet()))
                     .orElse(PaddleClasConfig.defaults(PreprocessConfig.imageNet()));
             PreprocessConfig preprocess = config.withImageLimits(clas.preprocess());
+            long labelled = clas.labels().stream().filter(java.util.Objects::nonNull).count();
+            clas.missingLabelFile().ifPresentOrElse(named -> LOG.warn("event=label_file_missing class_id_map_file={}"
+                    + " looked_in={} effect=\"results carry no labels\"", named, model.modelFile().getParent()),
+                    () -> LOG.info("event=labels file={} classes={}", clas.labelFile().orElse(null), labelled));
             Predictor original = Predictor.create(PredictorConfig.builder(model.modelFile(), model.paramsFile())
                     .mathThreads(plan.mathThreads()).build());
             resources.add(original);
@@ -109,6 +113,7 @@ public final class Worker implements AutoCloseable {
             ResultPublisher publisher = new ResultPublisher(config.get(WorkerConfig.BOOTSTRAP_SERVERS), workerId,
                     config.get(WorkerConfig.RESULTS_TOPIC),
                     config.get(WorkerConfig.DEAD_LETTER) ? config.deadLetterTopic() : null,
+                    new ResultPublisher.Source(config.get(WorkerConfig.INPUT_TOPIC), config.get(WorkerConfig.GROUP_ID)),
                     config.kafkaProducer(), results, acks, metrics);
             // Closed in reverse: the intake first, the pipeline before the publisher it answers through,
             // the publisher before the original predictor.

@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import io.inferencefleet.shm.TensorQueueConfig;
 import io.inferencefleet.worker.fetch.FetchConfig;
+import io.inferencefleet.worker.numa.AllowedCpus;
 import io.inferencefleet.worker.numa.NumaTopology;
 import io.inferencefleet.worker.preprocess.PreprocessConfig;
 import java.util.ArrayList;
@@ -94,12 +95,15 @@ public final class WorkerConfig {
             0, 3_600_000, "How long shutdown and rebalances wait for in-flight requests before abandoning them.");
 
     public static final ConfigKey<Integer> NUMA_NODE = ConfigKey.integer("numa.node", 0, -1, 1023,
-            "NUMA node this worker serves: every thread it starts (and Paddle's) runs on that node's CPUs; -1 serves"
-            + " every node with one pipeline per node.");
+            "NUMA node this worker serves: every thread it starts (and Paddle's) runs on those of the node's CPUs the"
+            + " process may use (numa.allowed.cpus); -1 serves every node that has such CPUs, one pipeline per node.");
     public static final ConfigKey<Boolean> NUMA_PIN = ConfigKey.bool("numa.pin", true,
             "Pin the worker's threads to the node's CPUs (false: leave scheduling to the OS).");
     public static final ConfigKey<String> NUMA_TOPOLOGY = ConfigKey.optional("numa.topology",
             "Override of the topology read from /sys, as node:cpulist;node:cpulist (for tests).");
+    public static final ConfigKey<String> NUMA_ALLOWED_CPUS = ConfigKey.optional("numa.allowed.cpus",
+            "Override of the CPUs this process may run on, as a cpulist (default: Cpus_allowed_list of"
+            + " /proc/self/status, i.e. taskset or a Kubernetes cpuset); each node's CPUs are intersected with it.");
 
     public static final ConfigKey<Integer> METRICS_PORT = ConfigKey.integer("metrics.port", 9400, -1, 65535,
             "Port of /metrics (Prometheus), /health and /ready; 0 picks a free port, -1 turns the server off.");
@@ -108,9 +112,9 @@ public final class WorkerConfig {
 
     static final List<ConfigKey<?>> KEYS = List.of(BOOTSTRAP_SERVERS, INPUT_TOPIC, RESULTS_TOPIC, GROUP_ID, DEAD_LETTER,
             MODEL_DIR, PREDICTOR_THREADS, DECODER_THREADS, MATH_THREADS, PREDICTOR_PINNING, WORKERS_PER_NODE,
-            BATCH_MAX, BATCH_DELAY_US, MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS, MAX_IMAGE_BYTES, FETCH_TIMEOUT_MS,
-            MAX_IMAGE_PIXELS, MAX_ASPECT_RATIO, MAX_JPEG_SCANS, SHM_DIR, WORKER_ID, SHUTDOWN_TIMEOUT_MS, NUMA_NODE, NUMA_PIN, NUMA_TOPOLOGY, METRICS_PORT,
-            METRICS_HOST);
+            BATCH_MAX, BATCH_DELAY_US, MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS, MAX_IMAGE_BYTES,
+            FETCH_TIMEOUT_MS, MAX_IMAGE_PIXELS, MAX_ASPECT_RATIO, MAX_JPEG_SCANS, SHM_DIR, WORKER_ID, SHUTDOWN_TIMEOUT_MS,
+            NUMA_NODE, NUMA_PIN, NUMA_TOPOLOGY, NUMA_ALLOWED_CPUS, METRICS_PORT, METRICS_HOST);
 
     /** Keys with these prefixes go to the Kafka clients unchanged (security settings, timeouts, ...). */
     static final String KAFKA_BOTH = "kafka.";
@@ -123,7 +127,10 @@ public final class WorkerConfig {
     // Concluded once, from the values above: nothing below is computed again after resolve().
     private final String workerId;
     private final Path shmDir;
+    private final BitSet allowedCpus;
     private final NumaTopology topology;
+    private final java.util.Set<Integer> nodesWithoutAllowedCpus;
+    private final int numaNode;
     private final BitSet pinnedCpus;
     private final ThreadPlan threadPlan;
     private final FetchConfig fetch;
@@ -140,12 +147,16 @@ public final class WorkerConfig {
         }
         this.workerId = get(WORKER_ID).isBlank() ? hostName() + "-" + ProcessHandle.current().pid() : get(WORKER_ID);
         this.shmDir = get(SHM_DIR).isBlank() ? TensorQueueConfig.DEFAULT_ROOT.resolve(workerId) : Path.of(get(SHM_DIR));
-        this.topology = get(NUMA_TOPOLOGY).isBlank() ? NumaTopology.detect() : NumaTopology.parse(get(NUMA_TOPOLOGY));
-        this.pinnedCpus = !get(NUMA_PIN) || get(NUMA_NODE) < 0 ? null : topology.cpus(get(NUMA_NODE));
+        NumaTopology machine = get(NUMA_TOPOLOGY).isBlank() ? NumaTopology.detect() : NumaTopology.parse(get(NUMA_TOPOLOGY));
+        this.allowedCpus = concludeAllowedCpus();
+        this.topology = machine.restrictedTo(allowedCpus);
+        this.nodesWithoutAllowedCpus = machine.nodesWithout(topology);
+        this.numaNode = concludeNumaNode(machine);
+        this.pinnedCpus = !get(NUMA_PIN) || numaNode < 0 ? null : topology.cpus(numaNode);
         this.threadPlan = concludeThreadPlan();
         if (threadPlan.pinning() == ThreadPlan.Pinning.CPU && pinnedCpus == null) {
             throw new IllegalArgumentException("Invalid value cpu for predictor.pinning: needs numa.pin=true and a single"
-                    + " numa.node (got numa.pin=" + get(NUMA_PIN) + ", numa.node=" + get(NUMA_NODE) + ")");
+                    + " numa.node (got numa.pin=" + get(NUMA_PIN) + ", numa.node=" + numaNode + ")");
         }
         this.fetch = concludeFetch();
         // Small polls (a quarter of the bound) let intake pause before the bound, not after it.
@@ -242,14 +253,36 @@ public final class WorkerConfig {
         return shmDir;
     }
 
+    /**
+     * The node this worker serves: {@code numa.node}, or when that was left at its default and node 0
+     * has none of the allowed CPUs, the lowest node that has; -1 for every node.
+     */
+    public int numaNode() {
+        return numaNode;
+    }
+
     /** The node's CPUs when pinning is on (and one node is served), else null. A copy: the caller may change it. */
     public BitSet pinnedCpus() {
         return pinnedCpus == null ? null : (BitSet) pinnedCpus.clone();
     }
 
-    /** The NUMA topology: {@code numa.topology} when given, else read from /sys (once). */
+    /**
+     * The NUMA nodes this worker may use, each with only the CPUs it may run on: {@code numa.topology}
+     * when given, else read from /sys (once), intersected with {@link #allowedCpus()}; nodes left
+     * without a CPU are not in it ({@link #nodesWithoutAllowedCpus()}).
+     */
     public NumaTopology topology() {
         return topology;
+    }
+
+    /** {@code numa.allowed.cpus}, else this process's {@code Cpus_allowed_list} as read once at resolve. A copy. */
+    public BitSet allowedCpus() {
+        return (BitSet) allowedCpus.clone();
+    }
+
+    /** The machine's nodes none of whose CPUs this process may run on: skipped by {@code numa.node=-1} and {@code fleet up}. */
+    public java.util.Set<Integer> nodesWithoutAllowedCpus() {
+        return nodesWithoutAllowedCpus;
     }
 
     /** Where images may come from and how much of them is read ({@code fetch.*}). */
@@ -329,7 +362,11 @@ public final class WorkerConfig {
         }
         kafka.forEach((k, v) -> sb.append(k).append(" = ").append(Secrets.mask(k, v)).append('\n'));
         sb.append("(concluded) worker id = ").append(workerId).append(", shm dir = ").append(shmDir)
-                .append(", threads = ").append(threadPlan).append(", pinned cpus = ").append(pinnedCpus)
+                .append(", numa node = ").append(numaNode)
+                .append(", threads = ").append(threadPlan).append(", allowed cpus = ")
+                .append(NumaTopology.cpuList(allowedCpus)).append(nodesWithoutAllowedCpus.isEmpty() ? ""
+                        : ", nodes skipped (no allowed cpu) = " + nodesWithoutAllowedCpus)
+                .append(", pinned cpus = ").append(pinnedCpus)
                 .append(", max.poll.records = ").append(maxPollRecords).append('\n');
         return sb.toString();
     }
@@ -340,7 +377,49 @@ public final class WorkerConfig {
                 k.defaultValue().isEmpty() ? "derived" : k.defaultValue(), k.envName())).collect(Collectors.joining("\n"));
     }
 
+    private BitSet concludeAllowedCpus() {
+        if (get(NUMA_ALLOWED_CPUS).isBlank()) {
+            return AllowedCpus.ofThisProcess();
+        }
+        BitSet cpus;
+        try {
+            cpus = NumaTopology.parseCpuList(get(NUMA_ALLOWED_CPUS));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("Invalid value '" + get(NUMA_ALLOWED_CPUS) + "' for numa.allowed.cpus: "
+                    + e.getMessage(), e);
+        }
+        if (cpus.isEmpty()) {
+            throw new IllegalArgumentException("Invalid value '" + get(NUMA_ALLOWED_CPUS) + "' for numa.allowed.cpus: no CPU");
+        }
+        return cpus;
+    }
+
+    /**
+     * {@code numa.node}, checked against the allowed CPUs. A node set explicitly must have one of them
+     * (else the error names the node and the allowed set); left at its default (0), it becomes the
+     * lowest node that has one, so that a worker in a cpuset on another node (Kubernetes' static CPU
+     * manager with the single-numa-node policy) starts without configuration.
+     */
+    private int concludeNumaNode(NumaTopology machine) {
+        int node = get(NUMA_NODE);
+        if (node < 0 || topology.hasNode(node)) {
+            return node;
+        }
+        machine.cpus(node);  // a node the machine does not have: the error lists those it has
+        if (origins.get(NUMA_NODE.name()).equals("default")) {
+            return topology.nodes().keySet().iterator().next();
+        }
+        throw new IllegalArgumentException("Invalid value " + node + " for numa.node: none of node " + node + "'s CPUs ("
+                + NumaTopology.cpuList(machine.cpus(node)) + ") is among the CPUs this process may run on ("
+                + NumaTopology.cpuList(allowedCpus) + ", from " + allowedOrigin() + ")");
+    }
+
+    private String allowedOrigin() {
+        return get(NUMA_ALLOWED_CPUS).isBlank() ? "Cpus_allowed_list of /proc/self/status" : "numa.allowed.cpus";
+    }
+
     private ThreadPlan concludeThreadPlan() {
+        // Unpinned: the JVM's count, which already honours the affinity mask (and a cgroup CPU quota).
         int available = pinnedCpus != null ? pinnedCpus.cardinality() : Runtime.getRuntime().availableProcessors();
         ThreadPlan auto = ThreadPlan.recommended(Math.max(1, available / get(WORKERS_PER_NODE)));
         int predictors = get(PREDICTOR_THREADS) == ConfigKey.AUTO ? auto.predictors() : get(PREDICTOR_THREADS);

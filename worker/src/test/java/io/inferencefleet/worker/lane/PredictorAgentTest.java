@@ -28,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.agrona.concurrent.CachedEpochClock;
+import org.apache.kafka.common.record.TimestampType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -128,7 +129,7 @@ class PredictorAgentTest {
         commit(new InferenceRequest("broken", "file:///x.jpg", null, null, Map.of()), 0.5f);
         // A job whose request vanished never comes from the decoder; here it makes the agent throw mid-tensor.
         Job broken = registry.values().iterator().next();
-        registry.put(Job.registryKey(0, broken.offset()), new Job(broken.partition(), broken.offset(), null, null, null,
+        registry.put(Job.registryKey(0, broken.offset()), new Job(broken.partition(), broken.offset(), -1L, TimestampType.NO_TIMESTAMP_TYPE, null, null, null,
                 null, broken.acceptedNs()));
         commit(InferenceRequest.of("next", "file:///x.jpg"), 0.5f);
         agent.doWork();
