@@ -32,6 +32,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.agrona.concurrent.CachedEpochClock;
+import org.apache.kafka.common.record.TimestampType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -210,8 +211,8 @@ class PredictorAgentBatchingTest {
         lane.commit(new InferenceRequest("broken", "file:///x.jpg", null, null, Map.of()), 0.5f);
         Job broken = lane.registry.values().stream().filter(j -> j.request().id().equals("broken")).findFirst().orElseThrow();
         // A job without a request never comes from the decoder; here it makes the agent throw for that tensor.
-        lane.registry.put(Job.registryKey(0, broken.offset()), new Job(broken.partition(), broken.offset(), null, null,
-                null, null, broken.acceptedNs()));
+        lane.registry.put(Job.registryKey(0, broken.offset()), new Job(broken.partition(), broken.offset(), -1L,
+                TimestampType.NO_TIMESTAMP_TYPE, null, null, null, null, broken.acceptedNs()));
         lane.commit(InferenceRequest.of("ok1", "file:///x.jpg"), 0.5f);
         lane.commit(InferenceRequest.of("ok2", "file:///x.jpg"), 0.5f);
         assertEquals(4, lane.agent.doWork());
