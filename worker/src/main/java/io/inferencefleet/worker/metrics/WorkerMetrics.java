@@ -4,7 +4,14 @@ import io.inferencefleet.messages.InferenceResult;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.Histogram;
-import io.prometheus.metrics.instrumentation.jvm.JvmMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmBufferPoolMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmClassLoadingMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmCompilationMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmGarbageCollectorMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmMemoryMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmRuntimeInfoMetric;
+import io.prometheus.metrics.instrumentation.jvm.JvmThreadsMetrics;
+import io.prometheus.metrics.instrumentation.jvm.ProcessMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
 /**
@@ -18,8 +25,18 @@ public final class WorkerMetrics {
     private final PrometheusRegistry registry = new PrometheusRegistry();
 
     {
-        // Read at scrape time from the JVM's MXBeans and /proc/self; nothing is recorded in between.
-        JvmMetrics.builder().register(registry);
+        // Read at scrape time from the JVM's MXBeans and /proc/self; nothing is recorded in between. Not
+        // JvmMetrics' JvmMemoryPoolAllocationMetrics: it counts from the JVM's GC notification thread, which is
+        // not pinned, and the counter's exemplar sampler then starts the client's scheduler thread from there,
+        // off the worker's NUMA node (WorkerPinningTest caught it).
+        JvmThreadsMetrics.builder().register(registry);
+        JvmBufferPoolMetrics.builder().register(registry);
+        JvmClassLoadingMetrics.builder().register(registry);
+        JvmCompilationMetrics.builder().register(registry);
+        JvmGarbageCollectorMetrics.builder().register(registry);
+        JvmMemoryMetrics.builder().register(registry);
+        JvmRuntimeInfoMetric.builder().register(registry);
+        ProcessMetrics.builder().register(registry);
     }
 
     private final Counter requests = Counter.builder().name("fleet_requests_total")
