@@ -63,6 +63,7 @@ public final class Predictor implements AutoCloseable {
 
     private final PredictorConfig config;
     private final ModelInfo model;
+    private final Engine engine;
     private final NativeHandle handle;
     private final Cleaner.Cleanable cleanable;
     private final List<TensorSpec> inputs;
@@ -74,6 +75,7 @@ public final class Predictor implements AutoCloseable {
         this.handle = new NativeHandle(rawHandle, weightsLock);
         this.cleanable = CLEANER.register(this, handle);
         try {
+            this.engine = Engine.fromCode(PaddleNative.engine(rawHandle));
             this.inputs = describe(PaddleNative.inputNames(rawHandle), model.feeds());
             this.outputs = describe(PaddleNative.outputNames(rawHandle), model.fetches());
         } catch (RuntimeException e) {
@@ -84,8 +86,10 @@ public final class Predictor implements AutoCloseable {
 
     /**
      * Validates the model files in Java (a malformed {@code .pdmodel} would crash Paddle itself),
-     * then loads the model.
+     * then loads the model on the engine {@link PredictorConfig#engine()} asks for.
      *
+     * @throws EngineUnavailableException when ONNX Runtime was asked for and Paddle built its own
+     *     engine instead (paddle2onnx could not convert the program)
      * @throws PaddleException when the files are missing or invalid, or Paddle cannot load them
      */
     public static Predictor create(PredictorConfig config) {
@@ -94,8 +98,17 @@ public final class Predictor implements AutoCloseable {
         NativeLibrary.ensureLoaded();
         long rawHandle = PaddleNative.createPredictor(
                 config.modelFile().toAbsolutePath().toString(), config.paramsFile().toAbsolutePath().toString(),
-                config.mathThreads(), config.irOptim(), config.memoryOptim(), config.quietLogging());
-        return new Predictor(config, model, new Object(), rawHandle);
+                config.mathThreads(), config.irOptim(), config.memoryOptim(), config.quietLogging(),
+                config.engine() == Engine.ONNXRUNTIME);
+        Predictor predictor = new Predictor(config, model, new Object(), rawHandle);
+        if (predictor.engine() != config.engine()) {
+            predictor.close();
+            throw new EngineUnavailableException(config.engine(), predictor.engine(), config.engine() == Engine.ONNXRUNTIME
+                    ? "paddle2onnx could not convert the program (Paddle's warning on stderr lists the operators it does"
+                            + " not support), so Paddle built its own engine"
+                    : "Paddle built a different engine than asked for");
+        }
+        return predictor;
     }
 
     /** Paddle Inference's version string; loads the native libraries if needed. */
@@ -105,7 +118,9 @@ public final class Predictor implements AutoCloseable {
 
     /**
      * A new predictor over the same weights, for use by the calling thread (see the threading
-     * contract above: clone on the thread that will use the clone).
+     * contract above: clone on the thread that will use the clone). On {@link Engine#ONNXRUNTIME}
+     * a clone shares the original's ONNX Runtime session, hence also its intra-op thread pool, whose
+     * threads were started (and pinned) by the thread that created the original.
      */
     public Predictor cloneSharingWeights() {
         long rawHandle;
@@ -117,6 +132,11 @@ public final class Predictor implements AutoCloseable {
 
     public PredictorConfig config() {
         return config;
+    }
+
+    /** The engine that runs this predictor, as read from the predictor Paddle built (clones share it). */
+    public Engine engine() {
+        return engine;
     }
 
     /** The validated program this predictor runs (feeds, fetches, ops, parameters). */
@@ -222,7 +242,7 @@ public final class Predictor implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Predictor{" + (isClosed() ? "closed, " : "") + "inputs=" + inputs + ", outputs=" + outputs
+        return "Predictor{" + (isClosed() ? "closed, " : "") + "engine=" + engine.key() + ", inputs=" + inputs + ", outputs=" + outputs
                 + ", " + config + '}';
     }
 
