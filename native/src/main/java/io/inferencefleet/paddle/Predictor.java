@@ -41,6 +41,9 @@ import org.slf4j.LoggerFactory;
  * then shared by every predictor of the process. Hence one worker process per NUMA node. Loading
  * the library starts no math thread of its own: the binding sets {@code OPENBLAS_NUM_THREADS=1}
  * before Paddle loads unless the user set it (see {@code fleet_paddle_env.cpp}).
+ * On {@link Engine#ONNXRUNTIME} the math threads are the ONNX Runtime session's intra-op pool:
+ * {@code mathThreads - 1} threads (the calling thread works too) started by, and pinned like, the
+ * thread that creates the original; clones share that session and its pool and start no thread.
  *
  * <h2>Zero-copy input</h2>
  * {@link #setInput(int, long, long, int...)} hands Paddle the address of caller-owned memory.
