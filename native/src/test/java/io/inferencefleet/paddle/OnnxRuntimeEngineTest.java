@@ -127,6 +127,18 @@ class OnnxRuntimeEngineTest {
         }
     }
 
+    /** Before any run ONNX Runtime's bound outputs hold no tensor: reading them is an exception, not a crash. */
+    @Test
+    void readingOnnxRuntimeOutputsBeforeAnyRunIsAPaddleException() throws IOException {
+        try (Predictor predictor = Predictor.create(config(TestModels.tiny(), Engine.ONNXRUNTIME).build())) {
+            assertThrows(PaddleException.class, () -> predictor.outputShape(0));
+            assertThrows(PaddleException.class, () -> predictor.copyOutput(0, new float[10]));
+            assertThrows(PaddleException.class, predictor::run);
+            assertThrows(PaddleException.class, () -> predictor.copyOutput(0, new float[10]), "after a failed run too");
+            assertEquals(10, PredictorTest.runOnce(predictor, PredictorTest.randomImages(1, 3)).length);
+        }
+    }
+
     @Test
     void aMissingModelFileOnOnnxRuntimeIsAPaddleException() throws IOException {
         ModelFiles files = TestModels.files(TestModels.tiny());

@@ -49,7 +49,9 @@ public final class WorkerConfig {
     public static final ConfigKey<Integer> DECODER_THREADS = ConfigKey.integer("decoder.threads", 0, 0, 1024,
             "Fetch+decode threads, each with its own shared-memory queue; 0 means one per predictor thread.");
     public static final ConfigKey<Integer> MATH_THREADS = ConfigKey.integerOrAuto("math.threads", 1, 256,
-            "Paddle CPU math threads per predictor; auto: 1 (see benchmarks/results for why).");
+            "Paddle CPU math threads per predictor; auto: 1 (see benchmarks/results for why). On onnxruntime: the"
+            + " intra-op threads of the one session all predictors share (math.threads - 1 threads, started on the"
+            + " worker's node CPUs, not per predictor).");
     /** Value of {@link #PREDICTOR_ENGINE} that times both engines at start-up. */
     public static final String ENGINE_AUTO = "auto";
     public static final ConfigKey<String> PREDICTOR_ENGINE = ConfigKey.choice("predictor.engine", ENGINE_AUTO,
