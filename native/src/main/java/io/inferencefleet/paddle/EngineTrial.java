@@ -14,10 +14,11 @@ import java.util.SplittableRandom;
  * from one session to the next) and on the model, so it is measured rather than assumed.
  *
  * <p>Each engine runs once to warm up, then {@code runs} times, alternating (P O P O ...) so that a
- * noisy neighbour slows both alike; the medians decide. ONNX Runtime is kept only if its output
+ * noisy neighbour slows both alike; the medians decide. The trial stops after three runs each when
+ * the two engines' runs do not overlap at all. ONNX Runtime is kept only if its output
  * agrees with Paddle's within {@value #AGREEMENT}; if paddle2onnx cannot convert the model, Paddle's
  * engine is chosen without a race. The predictor returned is the caller's to close; the other one
- * is closed here. The trial adds one model load and {@code 2 * (runs + 1)} inferences to start-up.
+ * is closed here. The trial adds one model load and at most {@code 2 * (runs + 1)} inferences to start-up.
  *
  * <pre>{@code
  * EngineTrial.Outcome chosen = EngineTrial.choose(config, new int[] {1, 3, 224, 224}, 3);
@@ -28,6 +29,8 @@ import java.util.SplittableRandom;
 public final class EngineTrial {
     /** Largest absolute output difference accepted between the engines (float32 both). */
     static final double AGREEMENT = 1e-4;
+    /** Runs per engine after which a trial whose runs do not overlap stops early. */
+    static final int DECISIVE_RUNS = 3;
 
     private EngineTrial() {}
 
@@ -73,7 +76,7 @@ public final class EngineTrial {
             float[] ortOut = new float[outputFloats(ort, input, inputShape)];
             List<Double> paddleMs = new ArrayList<>();
             List<Double> ortMs = new ArrayList<>();
-            for (int i = 0; i < runs; i++) {
+            for (int i = 0; i < runs && !decided(paddleMs, ortMs); i++) {
                 paddleMs.add(timedRun(paddle, input, inputShape, paddleOut));
                 ortMs.add(timedRun(ort, input, inputShape, ortOut));
             }
@@ -81,7 +84,7 @@ public final class EngineTrial {
             double difference = maxDifference(paddleOut, ortOut);
             String figures = String.format("paddle median %.1f ms %s, onnxruntime median %.1f ms %s over %d alternating"
                     + " runs after one warm-up each, outputs differ by at most %.2g", timings.get(0).medianMs(),
-                    rounded(paddleMs), timings.get(1).medianMs(), rounded(ortMs), runs, difference);
+                    rounded(paddleMs), timings.get(1).medianMs(), rounded(ortMs), paddleMs.size(), difference);
             boolean ortFaster = timings.get(1).medianMs() < timings.get(0).medianMs();
             if (difference > AGREEMENT) {
                 return keep(paddle, ort, timings, "onnxruntime disagrees with paddle: " + figures);
@@ -93,6 +96,21 @@ public final class EngineTrial {
             paddle.close();
             throw e;
         }
+    }
+
+    /**
+     * After {@value #DECISIVE_RUNS} runs each, stop early when every run of one engine was faster than
+     * every run of the other: more runs would not change the median's verdict, only cost start-up time.
+     */
+    private static boolean decided(List<Double> a, List<Double> b) {
+        if (a.size() < DECISIVE_RUNS) {
+            return false;
+        }
+        double maxA = a.stream().mapToDouble(Double::doubleValue).max().orElseThrow();
+        double maxB = b.stream().mapToDouble(Double::doubleValue).max().orElseThrow();
+        double minA = a.stream().mapToDouble(Double::doubleValue).min().orElseThrow();
+        double minB = b.stream().mapToDouble(Double::doubleValue).min().orElseThrow();
+        return maxA < minB || maxB < minA;
     }
 
     private static Outcome keep(Predictor kept, Predictor other, List<Timing> timings, String reason) {

@@ -10,6 +10,8 @@ import io.inferencefleet.paddle.model.synthetic.ProgramBuilder;
 import io.inferencefleet.paddle.model.synthetic.SyntheticWeights;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Collections;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -37,6 +39,23 @@ class EngineTrialTest {
             assertTrue(outcome.reason().contains(String.format("%.1f ms", paddle.medianMs())), outcome.reason());
             System.out.println("tiny, auto: kept " + kept.engine().key() + " because " + outcome.reason());
             PredictorTest.runOnce(kept, PredictorTest.randomImages(1, 1));  // usable
+        }
+    }
+
+    @Test
+    void stopsAfterThreeRunsEachOnlyWhenTheRunsDoNotOverlap() throws IOException {
+        EngineTrial.Outcome outcome = EngineTrial.choose(TestModels.config(TestModels.tiny()).build(), ONE_IMAGE, 9);
+        try (Predictor kept = outcome.predictor()) {
+            List<Double> paddle = outcome.timings().get(0).runsMs();
+            List<Double> ort = outcome.timings().get(1).runsMs();
+            assertEquals(paddle.size(), ort.size(), "alternating runs");
+            assertTrue(paddle.size() >= 3 && paddle.size() <= 9, outcome.reason());
+            if (paddle.size() < 9) {  // stopped early: then the runs were separated
+                double paddleMin = Collections.min(paddle);
+                double ortMin = Collections.min(ort);
+                assertTrue(Collections.max(paddle) < ortMin || Collections.max(ort) < paddleMin, outcome.reason());
+            }
+            assertTrue(outcome.reason().contains("over " + paddle.size() + " alternating runs"), outcome.reason());
         }
     }
 

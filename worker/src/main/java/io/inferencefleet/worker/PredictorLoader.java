@@ -15,9 +15,11 @@ import io.inferencefleet.worker.config.WorkerConfig;
  */
 public final class PredictorLoader {
     /**
-     * Timed runs per engine for {@code auto}, after one warm-up each: on ResNet-50 about 12 inferences,
-     * 1.5-2 s of start-up on an idle VM. Five, not three: with other work on the machine single runs
-     * varied by 2x (measured 292-683 ms for one engine), and a median of three followed the noise.
+     * Most timed runs per engine for {@code auto}, after one warm-up each (the trial stops after three
+     * when the engines' runs do not overlap). Five, not three: with other work on the machine single
+     * runs varied by 2x (measured 292-683 ms for one engine), and a median of three followed the noise.
+     * Measured start-up on ResNet-50 with the machine at load average ~27 on 2 vCPUs: auto 12.7-12.8 s
+     * against 2.2-4.3 s for one engine (a second model load and the runs).
      */
     static final int TRIAL_RUNS = 5;
 
