@@ -52,6 +52,10 @@ class PredictorLoaderTest {
             assertEquals(Engine.PADDLE, predictor.engine());
             assertTrue(auto.reason().startsWith("auto: onnxruntime unavailable: "), auto.reason());
         }
+        // The worker process: a configuration error, which a supervisor does not restart (no broker needed:
+        // the predictor is loaded before any Kafka client exists).
+        assertEquals(WorkerExit.CONFIG_ERROR, WorkerMain.run(java.util.List.of("--model.dir=" + temp,
+                "--predictor.engine=onnxruntime", "--metrics.port=-1", "--shm.dir=" + temp.resolve("shm"))));
     }
 
     private static PredictorConfig.Builder settings(ModelFiles model) {
