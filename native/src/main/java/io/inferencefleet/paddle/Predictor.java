@@ -107,8 +107,9 @@ public final class Predictor implements AutoCloseable {
         if (predictor.engine() != config.engine()) {
             predictor.close();
             throw new EngineUnavailableException(config.engine(), predictor.engine(), config.engine() == Engine.ONNXRUNTIME
-                    ? "paddle2onnx could not convert the program (Paddle's warning on stderr lists the operators it does"
-                            + " not support), so Paddle built its own engine"
+                    // Paddle's only trace is a WARNING (hidden by GLOG_minloglevel=2) that names no operator.
+                    ? "paddle2onnx could not convert the program (typically an operator it has no converter for;"
+                            + " Paddle does not say which), so Paddle built its own engine"
                     : "Paddle built a different engine than asked for");
         }
         return predictor;
