@@ -3,6 +3,7 @@ package io.inferencefleet.paddle;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.inferencefleet.paddle.model.ModelFiles;
 import java.io.IOException;
 import java.nio.FloatBuffer;
 import java.nio.file.Files;
@@ -67,6 +68,39 @@ class CloneMemoryTest {
         if (!failures.isEmpty()) {
             throw new AssertionError(failures.get(0));
         }
+    }
+
+    /** Forked JVM for the trial: args = model dir, "trial" or an engine. Prints "KEPT <engine> <MiB>". */
+    static final class AfterStartUp {
+        public static void main(String[] args) throws Exception {
+            ModelFiles files = TestModels.files(Path.of(args[0]));
+            PredictorConfig config = PredictorConfig.builder(files.modelFile(), files.paramsFile()).build();
+            Predictor predictor = args[1].equals("trial") ? EngineTrial.choose(config, new int[] {1, 3, 224, 224}, 3)
+                    .predictor() : Predictor.create(config.toBuilder().engine(Engine.fromKey(args[1])).build());
+            System.gc();
+            System.out.println("KEPT " + predictor.engine().key() + " " + rssMib());
+            predictor.close();
+        }
+    }
+
+    /**
+     * The trial (engine auto) loads both engines; the one it closes must not stay resident. Before
+     * the fix ~500 MiB of Paddle's engine stayed in Paddle's allocator after ONNX Runtime won.
+     */
+    @Test
+    void theEngineTheTrialDropsDoesNotStayResident() throws Exception {
+        String dir = TestModels.resnet50().toString();
+        ForkedJvm.Result trial = ForkedJvm.run(AfterStartUp.class, List.of(), dir, "trial");
+        assertEquals(0, trial.exitCode(), trial.output());
+        String[] kept = trial.output().lines().filter(l -> l.startsWith("KEPT ")).findFirst().orElseThrow().split(" ");
+        ForkedJvm.Result alone = ForkedJvm.run(AfterStartUp.class, List.of(), dir, kept[1]);
+        assertEquals(0, alone.exitCode(), alone.output());
+        long aloneMib = Long.parseLong(alone.output().lines().filter(l -> l.startsWith("KEPT ")).findFirst().orElseThrow()
+                .split(" ")[2]);
+        long trialMib = Long.parseLong(kept[2]);
+        System.out.printf("resnet50 RSS after start-up: trial kept %s at %d MiB, %s alone %d MiB%n", kept[1], trialMib,
+                kept[1], aloneMib);
+        assertTrue(trialMib <= aloneMib + 150, "the dropped engine stayed resident: " + trialMib + " vs " + aloneMib);
     }
 
     @Test
