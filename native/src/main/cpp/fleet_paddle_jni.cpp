@@ -10,8 +10,10 @@
 
 #include <cstring>
 #include <exception>
+#include <stdexcept>
 #include <memory>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 #include "io_inferencefleet_paddle_PaddleNative.h"
@@ -22,6 +24,28 @@ namespace {
 constexpr const char* kPaddleExceptionClass = "io/inferencefleet/paddle/PaddleException";
 constexpr int kMaxRank = 8;
 
+// Engine codes shared with io.inferencefleet.paddle.Engine (its ordinal()).
+constexpr jint kEnginePaddle = 0;
+constexpr jint kEngineOnnxRuntime = 1;
+
+// Paddle silently builds its own engine when paddle2onnx cannot convert a program, so the engine is
+// read from the type of the object Paddle built (mangled names of the exported typeinfo symbols).
+jint engineOf(const paddle::PaddlePredictor& engine) {
+  const std::string type = typeid(engine).name();
+  if (type == "N6paddle20ONNXRuntimePredictorE") return kEngineOnnxRuntime;
+  if (type == "N6paddle17AnalysisPredictorE") return kEnginePaddle;
+  throw std::runtime_error("Paddle built a predictor of unexpected type " + type);
+}
+
+const paddle::PaddlePredictor& requireEngine(const paddle_infer::Predictor* predictor) {
+  // Paddle returns an empty predictor (instead of throwing) when an engine's Init() fails; using it
+  // would dereference null.
+  if (predictor == nullptr || predictor->engine() == nullptr) {
+    throw std::runtime_error("Paddle could not initialise the predictor (its log, on stderr, says why)");
+  }
+  return *predictor->engine();
+}
+
 // One predictor and the tensor handles we reuse on every run (GetInputHandle allocates).
 struct PredictorHandle {
   std::unique_ptr<paddle_infer::Predictor> predictor;
@@ -29,8 +53,10 @@ struct PredictorHandle {
   std::vector<std::string> output_names;
   std::vector<std::unique_ptr<paddle_infer::Tensor>> inputs;
   std::vector<std::unique_ptr<paddle_infer::Tensor>> outputs;
+  jint engine;
 
-  explicit PredictorHandle(std::unique_ptr<paddle_infer::Predictor> p) : predictor(std::move(p)) {
+  explicit PredictorHandle(std::unique_ptr<paddle_infer::Predictor> p)
+      : predictor(std::move(p)), engine(engineOf(requireEngine(predictor.get()))) {
     input_names = predictor->GetInputNames();
     output_names = predictor->GetOutputNames();
     for (const auto& name : input_names) inputs.push_back(predictor->GetInputHandle(name));
@@ -145,7 +171,7 @@ JNIEXPORT jstring JNICALL Java_io_inferencefleet_paddle_PaddleNative_initialize(
 
 JNIEXPORT jlong JNICALL Java_io_inferencefleet_paddle_PaddleNative_createPredictor(
     JNIEnv* env, jclass, jstring modelFile, jstring paramsFile, jint mathThreads,
-    jboolean irOptim, jboolean memoryOptim, jboolean quietLogging) {
+    jboolean irOptim, jboolean memoryOptim, jboolean quietLogging, jboolean onnxRuntime) {
   const std::string model = toStdString(env, modelFile);
   const std::string params = toStdString(env, paramsFile);
   if (env->ExceptionCheck()) return 0;
@@ -158,6 +184,11 @@ JNIEXPORT jlong JNICALL Java_io_inferencefleet_paddle_PaddleNative_createPredict
     config->EnableMemoryOptim(memoryOptim == JNI_TRUE);
     config->SetCpuMathLibraryNumThreads(mathThreads);
     if (quietLogging == JNI_TRUE) config->DisableGlogInfo();
+    if (onnxRuntime == JNI_TRUE) {
+      // The ONNX Runtime session takes its intra-op thread count from SetCpuMathLibraryNumThreads.
+      config->EnableONNXRuntime();
+      config->EnableORTOptimization();
+    }
     auto predictor = std::make_unique<paddle_infer::Predictor>(*config);
     created = new PredictorHandle(std::move(predictor));
   });
@@ -178,6 +209,11 @@ JNIEXPORT void JNICALL Java_io_inferencefleet_paddle_PaddleNative_destroyPredict
                                                                                    jclass,
                                                                                    jlong handle) {
   guarded(env, "destroying Paddle predictor", [&] { delete handleOf(handle); });
+}
+
+JNIEXPORT jint JNICALL Java_io_inferencefleet_paddle_PaddleNative_engine(JNIEnv*, jclass,
+                                                                         jlong handle) {
+  return handleOf(handle)->engine;
 }
 
 JNIEXPORT jobjectArray JNICALL Java_io_inferencefleet_paddle_PaddleNative_inputNames(JNIEnv* env,
@@ -216,7 +252,11 @@ JNIEXPORT void JNICALL Java_io_inferencefleet_paddle_PaddleNative_run(JNIEnv* en
                                                                       jlong handle) {
   guarded(env, "running Paddle predictor", [&] {
     if (!handleOf(handle)->predictor->Run()) {
-      throwPaddle(env, "running Paddle predictor: Run() returned false");
+      // ONNX Runtime's errors are caught inside Paddle, logged, and reported only as false.
+      throwPaddle(env, std::string("running Paddle predictor: Run() returned false") +
+                           (handleOf(handle)->engine == kEngineOnnxRuntime
+                                ? " (ONNX Runtime rejected the run; Paddle logged its reason on stderr)"
+                                : ""));
     }
   });
 }

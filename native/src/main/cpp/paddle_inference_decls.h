@@ -28,7 +28,9 @@ namespace paddle {
 // The predictor interface behind paddle_infer::Predictor. We call none of its virtual functions
 // directly, but paddle_infer::Predictor's inline destructor deletes it through the vtable, so the
 // slots are declared in Paddle's order to put the destructor (the last two slots) where Paddle put
-// it. The placeholder slots are never called.
+// it. The placeholder slots are never called. Being polymorphic, typeid(*predictor) reads the real
+// object's type_info (Paddle exports `typeinfo for paddle::ONNXRuntimePredictor` and
+// `paddle::AnalysisPredictor`): that is how the shim tells which engine Paddle actually built.
 class PaddlePredictor {
  public:
   virtual void vtableSlot0Run() = 0;
@@ -56,6 +58,10 @@ class alignas(16) AnalysisConfig {
 
   void SetCpuMathLibraryNumThreads(int cpu_math_library_num_threads);
   void EnableMemoryOptim(bool enable);
+  // Ask for Paddle's ONNX Runtime backend (the program is converted by paddle2onnx at predictor
+  // creation; when it cannot be, Paddle logs a warning and builds its own engine instead).
+  void EnableONNXRuntime();
+  void EnableORTOptimization();
   void DisableGlogInfo();
   void Update();
 
@@ -134,6 +140,10 @@ class Predictor {
   bool Run();
   std::unique_ptr<Predictor> Clone();
   uint64_t TryShrinkMemory();
+
+  // The engine behind this facade (AnalysisPredictor or ONNXRuntimePredictor), or null when Paddle
+  // failed to initialise one. Ours, not Paddle's: it only reads the one member of the layout above.
+  const paddle::PaddlePredictor* engine() const { return predictor_.get(); }
 
  private:
   std::unique_ptr<paddle::PaddlePredictor> predictor_;

@@ -24,7 +24,10 @@ final class PaddleNative {
 
     static native long createPredictor(
             String modelFile, String paramsFile, int mathThreads,
-            boolean irOptim, boolean memoryOptim, boolean quietLogging);
+            boolean irOptim, boolean memoryOptim, boolean quietLogging, boolean onnxRuntime);
+
+    /** The engine Paddle actually built for this predictor: {@link Engine#ordinal()}. */
+    static native int engine(long handle);
 
     static native long clonePredictor(long handle);
 

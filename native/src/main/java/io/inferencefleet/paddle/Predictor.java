@@ -41,6 +41,9 @@ import org.slf4j.LoggerFactory;
  * then shared by every predictor of the process. Hence one worker process per NUMA node. Loading
  * the library starts no math thread of its own: the binding sets {@code OPENBLAS_NUM_THREADS=1}
  * before Paddle loads unless the user set it (see {@code fleet_paddle_env.cpp}).
+ * On {@link Engine#ONNXRUNTIME} the math threads are the ONNX Runtime session's intra-op pool:
+ * {@code mathThreads - 1} threads (the calling thread works too) started by, and pinned like, the
+ * thread that creates the original; clones share that session and its pool and start no thread.
  *
  * <h2>Zero-copy input</h2>
  * {@link #setInput(int, long, long, int...)} hands Paddle the address of caller-owned memory.
@@ -63,6 +66,7 @@ public final class Predictor implements AutoCloseable {
 
     private final PredictorConfig config;
     private final ModelInfo model;
+    private final Engine engine;
     private final NativeHandle handle;
     private final Cleaner.Cleanable cleanable;
     private final List<TensorSpec> inputs;
@@ -74,6 +78,7 @@ public final class Predictor implements AutoCloseable {
         this.handle = new NativeHandle(rawHandle, weightsLock);
         this.cleanable = CLEANER.register(this, handle);
         try {
+            this.engine = Engine.fromCode(PaddleNative.engine(rawHandle));
             this.inputs = describe(PaddleNative.inputNames(rawHandle), model.feeds());
             this.outputs = describe(PaddleNative.outputNames(rawHandle), model.fetches());
         } catch (RuntimeException e) {
@@ -84,8 +89,10 @@ public final class Predictor implements AutoCloseable {
 
     /**
      * Validates the model files in Java (a malformed {@code .pdmodel} would crash Paddle itself),
-     * then loads the model.
+     * then loads the model on the engine {@link PredictorConfig#engine()} asks for.
      *
+     * @throws EngineUnavailableException when ONNX Runtime was asked for and Paddle built its own
+     *     engine instead (paddle2onnx could not convert the program)
      * @throws PaddleException when the files are missing or invalid, or Paddle cannot load them
      */
     public static Predictor create(PredictorConfig config) {
@@ -94,8 +101,18 @@ public final class Predictor implements AutoCloseable {
         NativeLibrary.ensureLoaded();
         long rawHandle = PaddleNative.createPredictor(
                 config.modelFile().toAbsolutePath().toString(), config.paramsFile().toAbsolutePath().toString(),
-                config.mathThreads(), config.irOptim(), config.memoryOptim(), config.quietLogging());
-        return new Predictor(config, model, new Object(), rawHandle);
+                config.mathThreads(), config.irOptim(), config.memoryOptim(), config.quietLogging(),
+                config.engine() == Engine.ONNXRUNTIME);
+        Predictor predictor = new Predictor(config, model, new Object(), rawHandle);
+        if (predictor.engine() != config.engine()) {
+            predictor.close();
+            throw new EngineUnavailableException(config.engine(), predictor.engine(), config.engine() == Engine.ONNXRUNTIME
+                    // Paddle's only trace is a WARNING (hidden by GLOG_minloglevel=2) that names no operator.
+                    ? "paddle2onnx could not convert the program (typically an operator it has no converter for;"
+                            + " Paddle does not say which), so Paddle built its own engine"
+                    : "Paddle built a different engine than asked for");
+        }
+        return predictor;
     }
 
     /** Paddle Inference's version string; loads the native libraries if needed. */
@@ -105,7 +122,9 @@ public final class Predictor implements AutoCloseable {
 
     /**
      * A new predictor over the same weights, for use by the calling thread (see the threading
-     * contract above: clone on the thread that will use the clone).
+     * contract above: clone on the thread that will use the clone). On {@link Engine#ONNXRUNTIME}
+     * a clone shares the original's ONNX Runtime session, hence also its intra-op thread pool, whose
+     * threads were started (and pinned) by the thread that created the original.
      */
     public Predictor cloneSharingWeights() {
         long rawHandle;
@@ -117,6 +136,11 @@ public final class Predictor implements AutoCloseable {
 
     public PredictorConfig config() {
         return config;
+    }
+
+    /** The engine that runs this predictor, as read from the predictor Paddle built (clones share it). */
+    public Engine engine() {
+        return engine;
     }
 
     /** The validated program this predictor runs (feeds, fetches, ops, parameters). */
@@ -222,7 +246,7 @@ public final class Predictor implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Predictor{" + (isClosed() ? "closed, " : "") + "inputs=" + inputs + ", outputs=" + outputs
+        return "Predictor{" + (isClosed() ? "closed, " : "") + "engine=" + engine.key() + ", inputs=" + inputs + ", outputs=" + outputs
                 + ", " + config + '}';
     }
 

@@ -13,8 +13,10 @@ import java.util.Objects;
  *         .build();
  * }</pre>
  *
- * <p>Defaults: 1 CPU math thread, IR optimisation on (Paddle fuses conv+bn, fc), memory
- * optimisation on, Paddle's informational logging off.
+ * <p>Defaults: Paddle's own engine, 1 CPU math thread, IR optimisation on (Paddle fuses conv+bn, fc),
+ * memory optimisation on, Paddle's informational logging off. With {@link Engine#ONNXRUNTIME} the
+ * math threads are the ONNX Runtime session's intra-op threads (OpenBLAS is not used), and ONNX
+ * Runtime's own graph optimisations are switched on.
  */
 public final class PredictorConfig {
     /** Upper bound for {@link Builder#mathThreads(int)}; far above any sane per-predictor value. */
@@ -26,6 +28,7 @@ public final class PredictorConfig {
     private final boolean irOptim;
     private final boolean memoryOptim;
     private final boolean quietLogging;
+    private final Engine engine;
 
     private PredictorConfig(Builder b) {
         this.modelFile = b.modelFile;
@@ -34,6 +37,7 @@ public final class PredictorConfig {
         this.irOptim = b.irOptim;
         this.memoryOptim = b.memoryOptim;
         this.quietLogging = b.quietLogging;
+        this.engine = b.engine;
     }
 
     /** Starts a configuration for a model in Paddle's combined format ({@code .pdmodel} + {@code .pdiparams}). */
@@ -66,10 +70,15 @@ public final class PredictorConfig {
         return quietLogging;
     }
 
+    /** The engine asked for; {@link Predictor#create} fails rather than run another one. */
+    public Engine engine() {
+        return engine;
+    }
+
     /** A copy of this configuration to change some settings. */
     public Builder toBuilder() {
         return new Builder(modelFile, paramsFile)
-                .mathThreads(mathThreads).irOptim(irOptim).memoryOptim(memoryOptim).quietLogging(quietLogging);
+                .mathThreads(mathThreads).irOptim(irOptim).memoryOptim(memoryOptim).quietLogging(quietLogging).engine(engine);
     }
 
     @Override
@@ -80,19 +89,19 @@ public final class PredictorConfig {
         PredictorConfig other = (PredictorConfig) o;
         return modelFile.equals(other.modelFile) && paramsFile.equals(other.paramsFile)
                 && mathThreads == other.mathThreads && irOptim == other.irOptim
-                && memoryOptim == other.memoryOptim && quietLogging == other.quietLogging;
+                && memoryOptim == other.memoryOptim && quietLogging == other.quietLogging && engine == other.engine;
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(modelFile, paramsFile, mathThreads, irOptim, memoryOptim, quietLogging);
+        return Objects.hash(modelFile, paramsFile, mathThreads, irOptim, memoryOptim, quietLogging, engine);
     }
 
     @Override
     public String toString() {
         return "PredictorConfig{modelFile=" + modelFile + ", paramsFile=" + paramsFile
                 + ", mathThreads=" + mathThreads + ", irOptim=" + irOptim
-                + ", memoryOptim=" + memoryOptim + ", quietLogging=" + quietLogging + '}';
+                + ", memoryOptim=" + memoryOptim + ", quietLogging=" + quietLogging + ", engine=" + engine.key() + '}';
     }
 
     /** Collects settings; {@link #build()} validates them. */
@@ -103,6 +112,7 @@ public final class PredictorConfig {
         private boolean irOptim = true;
         private boolean memoryOptim = true;
         private boolean quietLogging = true;
+        private Engine engine = Engine.PADDLE;
 
         private Builder(Path modelFile, Path paramsFile) {
             this.modelFile = Objects.requireNonNull(modelFile, "modelFile");
@@ -130,6 +140,11 @@ public final class PredictorConfig {
 
         public Builder quietLogging(boolean quietLogging) {
             this.quietLogging = quietLogging;
+            return this;
+        }
+
+        public Builder engine(Engine engine) {
+            this.engine = Objects.requireNonNull(engine, "engine");
             return this;
         }
 

@@ -16,8 +16,15 @@ public record InferenceResult(String id, Status status, ModelRef model, List<Pre
 
     public enum Status { OK, ERROR, EXPIRED }
 
-    /** Which model answered: its name (directory or built-in name) and a version or content hash. */
-    public record ModelRef(String name, String version) {}
+    /**
+     * Which model answered: its name (directory or built-in name), a version or content hash, and the
+     * inference engine that ran it ({@code paddle} or {@code onnxruntime}; null when not reported).
+     */
+    public record ModelRef(String name, String version, String engine) {
+        public ModelRef(String name, String version) {
+            this(name, version, null);
+        }
+    }
 
     /** One of the top-k classes; {@code label} is null when the model has no label file. */
     public record Prediction(int classId, float score, String label) {}

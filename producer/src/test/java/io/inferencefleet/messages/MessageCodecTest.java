@@ -71,6 +71,20 @@ class MessageCodecTest {
     }
 
     @Test
+    void theEngineTravelsInTheModelFieldAndIsLeftOutWhenUnknown() {
+        InferenceResult ort = new InferenceResult("r-3", Status.OK, new ModelRef("resnet50", "sha256:ab12", "onnxruntime"),
+                List.of(new Prediction(3, 0.75f, null)), null, "w", null, null, null);
+        String json = new String(codec.encode(ort), StandardCharsets.UTF_8);
+        assertTrue(json.contains("\"model\":{\"name\":\"resnet50\",\"version\":\"sha256:ab12\",\"engine\":\"onnxruntime\"}"),
+                json);
+        assertEquals(ort, codec.decodeResult(json.getBytes(StandardCharsets.UTF_8)));
+        String older = "{\"id\":\"r-4\",\"status\":\"OK\",\"model\":{\"name\":\"m\",\"version\":\"1\"}}";
+        assertEquals(new ModelRef("m", "1"), codec.decodeResult(older.getBytes(StandardCharsets.UTF_8)).model());
+        assertFalse(new String(codec.encode(codec.decodeResult(older.getBytes(StandardCharsets.UTF_8))),
+                StandardCharsets.UTF_8).contains("engine"));
+    }
+
+    @Test
     void aResultThatIsNotOneIsRejectedByName() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> codec.decodeResult("{\"v\":9}".getBytes(StandardCharsets.UTF_8)));

@@ -1,6 +1,7 @@
 package io.inferencefleet.worker;
 
 import io.inferencefleet.messages.InferenceResult.ModelRef;
+import io.inferencefleet.paddle.Engine;
 import io.inferencefleet.paddle.Predictor;
 import io.inferencefleet.paddle.PredictorConfig;
 import io.inferencefleet.paddle.model.ModelFiles;
@@ -95,9 +96,14 @@ public final class Worker implements AutoCloseable {
             clas.missingLabelFile().ifPresentOrElse(named -> LOG.warn("event=label_file_missing class_id_map_file={}"
                     + " looked_in={} effect=\"results carry no labels\"", named, model.modelFile().getParent()),
                     () -> LOG.info("event=labels file={} classes={}", clas.labelFile().orElse(null), labelled));
-            Predictor original = Predictor.create(PredictorConfig.builder(model.modelFile(), model.paramsFile())
-                    .mathThreads(plan.mathThreads()).build());
+            int[] chw = preprocess.chwShape();
+            PredictorLoader.Loaded loaded = PredictorLoader.load(config.get(WorkerConfig.PREDICTOR_ENGINE),
+                    PredictorConfig.builder(model.modelFile(), model.paramsFile()).mathThreads(plan.mathThreads()),
+                    new int[] {1, chw[0], chw[1], chw[2]});
+            Predictor original = loaded.predictor();
             resources.add(original);
+            LOG.info("event=predictor_engine engine={} requested={} why=\"{}\"", loaded.engine().key(),
+                    config.get(WorkerConfig.PREDICTOR_ENGINE), loaded.reason());
             List<Path> stale = StaleQueues.remove(TensorQueueConfig.DEFAULT_ROOT, STALE_QUEUE_AGE);
             if (!stale.isEmpty()) {
                 LOG.info("event=stale_queues_removed count={} dirs={}", stale.size(), stale);
@@ -107,8 +113,9 @@ public final class Worker implements AutoCloseable {
             WorkerMetrics metrics = new WorkerMetrics();
             metrics.watchFetcher(fetcher::stuckFileReaders, fetcher::unexpectedFailures);
             this.fetcher = fetcher;
+            metrics.engine(original.engine().key());
 
-            ResultFactory results = new ResultFactory(modelRef(model), workerId, config.get(WorkerConfig.INPUT_TOPIC),
+            ResultFactory results = new ResultFactory(modelRef(model, original.engine()), workerId, config.get(WorkerConfig.INPUT_TOPIC),
                     clas.labels(), clas.topK());
             ResultPublisher publisher = new ResultPublisher(config.get(WorkerConfig.BOOTSTRAP_SERVERS), workerId,
                     config.get(WorkerConfig.RESULTS_TOPIC),
@@ -259,14 +266,14 @@ public final class Worker implements AutoCloseable {
         return props;
     }
 
-    /** The model's name (its directory) and a short hash of its program and parameter size. */
-    private static ModelRef modelRef(ModelFiles model) {
+    /** The model's name (its directory), a short hash of its program and parameter size, and the engine running it. */
+    private static ModelRef modelRef(ModelFiles model, Engine engine) {
         try {
             MessageDigest sha = MessageDigest.getInstance("SHA-256");
             sha.update(Files.readAllBytes(model.modelFile()));
             sha.update(Long.toString(Files.size(model.paramsFile())).getBytes(java.nio.charset.StandardCharsets.US_ASCII));
             return new ModelRef(model.modelFile().toAbsolutePath().getParent().getFileName().toString(),
-                    "sha256:" + HexFormat.of().formatHex(sha.digest()).substring(0, 12));
+                    "sha256:" + HexFormat.of().formatHex(sha.digest()).substring(0, 12), engine.key());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         } catch (NoSuchAlgorithmException e) {

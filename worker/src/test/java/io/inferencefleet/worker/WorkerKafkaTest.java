@@ -3,6 +3,7 @@ package io.inferencefleet.worker;
 import io.inferencefleet.testing.SharedImages;
 import io.inferencefleet.testing.KafkaBroker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -102,6 +103,7 @@ class WorkerKafkaTest {
         flags.put("shm.dir", temp.resolve("shm").toString());
         flags.put("metrics.port", "0");
         flags.put("worker.id", "it-worker");
+        flags.put("predictor.engine", "onnxruntime");
         List<ConsumerRecord<byte[], byte[]>> records;
         String metrics;
         try (Worker worker = Worker.start(WorkerConfig.resolve(null, Map.of(), flags))) {
@@ -119,6 +121,7 @@ class WorkerKafkaTest {
         assertTrue(counter(metrics, "fleet_intake_pauses_total") >= 1, metrics);
         assertTrue(counter(metrics, "fleet_intake_resumes_total") >= 1, metrics);
         assertTrue(metrics.contains("fleet_in_flight 0.0"), "nothing left in flight: " + metrics);
+        assertTrue(metrics.contains("fleet_predictor_engine{engine=\"onnxruntime\"} 1.0"), metrics);
 
         Map<String, List<InferenceResult>> byId = records.stream().map(r -> codec.decodeResult(r.value()))
                 .collect(Collectors.groupingBy(InferenceResult::id));
@@ -136,6 +139,7 @@ class WorkerKafkaTest {
             if (result.status() == Status.OK) {
                 assertEquals(e.getKey().equals("traced") ? 3 : 5, result.predictions().size(), id);
                 assertTrue(result.timingsMs().inference() > 0, id);
+                assertEquals("onnxruntime", result.model().engine(), id + ": the engine that ran it");
             }
         }
 
@@ -231,6 +235,9 @@ class WorkerKafkaTest {
             InferenceResult result = codec.decodeResult(record.value());
             assertEquals(Status.OK, result.status(), result.toString());
             assertEquals("resnet50", result.model().name());
+            // predictor.engine defaults to auto: whichever was faster here, reported, the same for every result.
+            assertTrue(List.of("paddle", "onnxruntime").contains(result.model().engine()), result.toString());
+            assertEquals(codec.decodeResult(records.get(0).value()).model().engine(), result.model().engine());
             assertEquals(5, result.predictions().size());
             float previous = Float.MAX_VALUE;
             for (InferenceResult.Prediction p : result.predictions()) {
@@ -251,6 +258,7 @@ class WorkerKafkaTest {
         Map<String, String> flags = WorkerFlags.of(broker.bootstrapServers(), "trickle", "trickle-results", "trickle",
                 model, images);
         flags.put("predictor.threads", "2");
+        flags.put("predictor.engine", "paddle");
         flags.put("shm.dir", temp.resolve("shm").toString());
         flags.put("metrics.port", "0");
         String metrics;
@@ -269,6 +277,8 @@ class WorkerKafkaTest {
                     .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElse(0);
             assertTrue(busy > 0, "predictor " + lane + " never ran:\n" + metrics);
         }
+        assertTrue(metrics.contains("fleet_predictor_engine{engine=\"paddle\"} 1.0"), metrics);
+        assertFalse(metrics.contains("fleet_predictor_engine{engine=\"onnxruntime\"}"), metrics);
     }
 
     private static double counter(String metrics, String name) {

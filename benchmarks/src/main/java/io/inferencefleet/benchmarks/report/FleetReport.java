@@ -43,6 +43,7 @@ public final class FleetReport {
         d.put("backlog", "160");                       // requests per backlog measurement
         d.put("rates", "1,3,5,6,7,8,9,10,11,12,13");  // offered rates, ascending; a system's sweep stops at its first failed rate
         d.put("systems", "tuned,naive,djl");
+        d.put("engine", "auto");                       // predictor.engine of the ceiling and our worker: auto, paddle, onnxruntime
         d.put("headline", "true");                     // false: only the Pareto sweep
         d.put("pareto", "true");
         d.put("pareto.rounds", "2");
@@ -65,6 +66,7 @@ public final class FleetReport {
         int seconds = flags.positiveInt("seconds");
         int backlog = flags.positiveInt("backlog");
         double[] rates = Arrays.stream(flags.get("rates").split(",")).mapToDouble(Double::parseDouble).toArray();
+        String engine = WorkerConfig.PREDICTOR_ENGINE.parse(flags.get("engine"), "--engine");
         String command = flags.get("command") + Arrays.stream(args).filter(a -> !a.startsWith("--command="))
                 .map(a -> " " + a).collect(java.util.stream.Collectors.joining());
         Map<String, String> machine = Machine.describe(command);
@@ -77,13 +79,13 @@ public final class FleetReport {
         Results results = new Results(machine, auto, rounds, seconds, backlog, P99_BOUND_MS, flags.get("pareto.rate"));
         List<SystemUnderTest> systems = new ArrayList<>();
         for (String name : flags.get("systems").split(",")) {
-            systems.add(system(name.trim(), auto));
+            systems.add(system(name.trim(), auto, engine));
         }
         long started = System.nanoTime();
         try (SingleNodeKafka kafka = SingleNodeKafka.startEphemeral()) {
             for (int round = 1; round <= (Boolean.parseBoolean(flags.get("headline")) ? rounds : 0); round++) {
                 double ceiling = WorkerThroughputSuite.ceiling(modelDir, photos, Duration.ofSeconds(15), auto.predictors(),
-                        auto.mathThreads(), auto.pinning() == ThreadPlan.Pinning.CPU);
+                        auto.mathThreads(), auto.pinning() == ThreadPlan.Pinning.CPU, engine);
                 results.ceiling.add(ceiling);
                 progress(started, "round %d ceiling %.2f img/s", round, ceiling);
                 for (int k = 0; k < systems.size(); k++) {
@@ -122,7 +124,7 @@ public final class FleetReport {
                     for (int i = 0; i < order.size(); i++) {
                         Map<String, String> overrides = order.get(i);
                         String label = label(overrides);
-                        SystemUnderTest sut = tuned("pareto", overrides);
+                        SystemUnderTest sut = tuned("pareto", overrides, engine);
                         try (Session session = Session.start(kafka, sut, "pareto-r" + round + "-" + i, modelDir, images, photos,
                                 logs)) {
                             Session.Backlog b = session.backlog(flags.positiveInt("pareto.backlog"));
@@ -146,9 +148,9 @@ public final class FleetReport {
         System.out.println("written to " + dir.resolve("report.md") + " and " + out.resolve("LATEST.md"));
     }
 
-    static SystemUnderTest system(String name, ThreadPlan auto) {
+    static SystemUnderTest system(String name, ThreadPlan auto, String engine) {
         return switch (name) {
-            case "tuned" -> tuned("tuned", Map.of());
+            case "tuned" -> tuned("tuned", Map.of(), engine);
             case "naive" -> new SystemUnderTest("naive", "the first Java worker a developer writes: one thread polls, reads,"
                     + " decodes (OpenCV) into a heap float[], copies it into Paddle (default: 1 math thread, no pinning),"
                     + " sends the result synchronously and commits after each poll", NaiveWorker.class.getName(),
@@ -169,8 +171,11 @@ public final class FleetReport {
         };
     }
 
-    /** Our worker ({@code fleet worker}) with the given settings on top of the defaults ("auto" threads). */
-    static SystemUnderTest tuned(String name, Map<String, String> overrides) {
+    /**
+     * Our worker ({@code fleet worker}) with the given settings on top of the defaults ("auto" threads),
+     * on {@code engine} ({@code predictor.engine}) unless the overrides name one.
+     */
+    static SystemUnderTest tuned(String name, Map<String, String> overrides, String engine) {
         return new SystemUnderTest(name, "our worker (fleet worker) with default settings: " + (overrides.isEmpty()
                 ? "auto threads" : label(overrides)) + "; Kafka → fetch → OpenCV → shm → Paddle (zero-copy) → Kafka",
                 WorkerMain.class.getName(), e -> {
@@ -178,6 +183,9 @@ public final class FleetReport {
                             "--input.topic=" + e.inputTopic(), "--results.topic=" + e.resultsTopic(), "--group.id=" + e.groupId(),
                             "--model.dir=" + e.modelDir(), "--fetch.file.roots=" + e.imagesDir(), "--metrics.port=-1",
                             "--worker.id=" + e.workerId()));
+                    if (!overrides.containsKey(WorkerConfig.PREDICTOR_ENGINE.name())) {
+                        a.add("--" + WorkerConfig.PREDICTOR_ENGINE.name() + "=" + engine);
+                    }
                     overrides.forEach((k, v) -> a.add("--" + k + "=" + v));
                     return a;
                 }, Map.of());

@@ -6,6 +6,7 @@ import io.inferencefleet.messages.InferenceResult;
 import io.inferencefleet.messages.MessageCodec;
 import io.inferencefleet.paddle.Predictor;
 import io.inferencefleet.paddle.PredictorConfig;
+import io.inferencefleet.worker.PredictorLoader;
 import io.inferencefleet.paddle.model.ModelFiles;
 import io.inferencefleet.benchmarks.paddle.BenchModels;
 import io.inferencefleet.worker.Worker;
@@ -88,16 +89,17 @@ public final class WorkerThroughputSuite {
 
     /** Images/s of PREDICTORS clones, each on its own thread, running preprocessed photos. */
     static double ceiling(Path modelDir, List<Path> photos, Duration duration) throws Exception {
-        return ceiling(modelDir, photos, duration, PREDICTORS, MATH_THREADS, false);
+        return ceiling(modelDir, photos, duration, PREDICTORS, MATH_THREADS, false, WorkerConfig.ENGINE_AUTO);
     }
 
     /**
      * Images/s of {@code predictors} weight-sharing clones, each on its own thread, running preprocessed
      * photos; with {@code pinPerCpu} clone i's thread is pinned to CPU i (as the worker's
-     * {@code predictor.pinning=cpu} does).
+     * {@code predictor.pinning=cpu} does), on {@code engine} chosen as the worker's {@code predictor.engine}
+     * chooses it ({@link PredictorLoader}).
      */
     public static double ceiling(Path modelDir, List<Path> photos, Duration duration, int predictors, int mathThreads,
-                                 boolean pinPerCpu) throws Exception {
+                                 boolean pinPerCpu, String engine) throws Exception {
         ModelFiles files = ModelFiles.inDirectory(modelDir);
         PreprocessConfig pre = PreprocessConfig.imageNet();
         List<ByteBuffer> tensors = new ArrayList<>();
@@ -110,8 +112,10 @@ public final class WorkerThroughputSuite {
             }
         }
         AtomicLong done = new AtomicLong();
-        try (Predictor original = Predictor.create(PredictorConfig.builder(files.modelFile(), files.paramsFile())
-                .mathThreads(mathThreads).build())) {
+        PredictorLoader.Loaded loaded = PredictorLoader.load(engine, PredictorConfig.builder(files.modelFile(),
+                files.paramsFile()).mathThreads(mathThreads), new int[] {1, 3, 224, 224});
+        System.out.println("ceiling engine: " + loaded.engine().key() + " (" + loaded.reason() + ")");
+        try (Predictor original = loaded.predictor()) {
             CountDownLatch ready = new CountDownLatch(predictors);
             CountDownLatch go = new CountDownLatch(1);
             long[] window = new long[2];

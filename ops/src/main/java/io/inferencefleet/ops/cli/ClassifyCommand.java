@@ -3,6 +3,8 @@ package io.inferencefleet.ops.cli;
 import io.inferencefleet.paddle.Predictor;
 import io.inferencefleet.paddle.PredictorConfig;
 import io.inferencefleet.paddle.model.ModelFiles;
+import io.inferencefleet.worker.PredictorLoader;
+import io.inferencefleet.worker.config.WorkerConfig;
 import io.inferencefleet.worker.preprocess.ImagePreprocessor;
 import io.inferencefleet.worker.preprocess.PaddleClasConfig;
 import io.inferencefleet.worker.preprocess.PreprocessConfig;
@@ -20,6 +22,7 @@ import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
@@ -44,6 +47,11 @@ final class ClassifyCommand implements Callable<Integer> {
     @Option(names = "--math-threads", defaultValue = "1", description = "Paddle CPU math threads (default: ${DEFAULT-VALUE}).")
     int mathThreads;
 
+    @Option(names = "--engine", defaultValue = WorkerConfig.ENGINE_AUTO, paramLabel = "ENGINE",
+            description = {"auto, paddle or onnxruntime, as the worker's predictor.engine (default: ${DEFAULT-VALUE}:"
+                + " both timed on this CPU, the faster kept)."})
+    String engine;
+
     @Override
     public Integer call() throws IOException {
         PrintWriter out = spec.commandLine().getOut();
@@ -63,8 +71,16 @@ final class ClassifyCommand implements Callable<Integer> {
         int[] shape = {1, 3, pre.cropSize(), pre.cropSize()};
         int ok = 0;
         long start = System.nanoTime();
-        try (Predictor predictor = Predictor.create(PredictorConfig.builder(files.modelFile(), files.paramsFile())
-                     .mathThreads(mathThreads).build());
+        String engineKey;
+        try {
+            engineKey = WorkerConfig.PREDICTOR_ENGINE.parse(engine, "--engine");  // the worker key's one definition
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
+        PredictorLoader.Loaded loaded = PredictorLoader.load(engineKey,
+                PredictorConfig.builder(files.modelFile(), files.paramsFile()).mathThreads(mathThreads), shape);
+        out.println("engine: " + loaded.engine().key() + " (" + loaded.reason() + ")");
+        try (Predictor predictor = loaded.predictor();
              ImagePreprocessor preprocessor = new ImagePreprocessor(pre)) {
             float[] scores = new float[Math.toIntExact(Math.max(1, predictor.outputs().get(0).dim(1)))];
             for (Path image : images) {

@@ -58,6 +58,19 @@ class FleetCommandTest {
         assertTrue(output.contains(count + " images: " + (count - 1) + " OK, 1 ERROR"), output);
     }
 
+    @Test
+    void classifyRunsTheEngineAskedForAndSaysWhichOneRan() throws Exception {
+        Path model = temp.resolve("tiny-engine");
+        assertEquals(0, fleet("model", "generate", "tiny", "--dir", model.toString()), err.toString());
+        Path apple = sharedImages().resolve("apple.jpg");
+        assertEquals(0, fleet("classify", "--model", model.toString(), "--engine", "onnxruntime", apple.toString()),
+                err.toString());
+        assertTrue(out.toString().contains("engine: onnxruntime (asked for)"), out.toString());
+        assertTrue(out.toString().contains("1 images: 1 OK"), out.toString());
+        assertEquals(2, fleet("classify", "--model", model.toString(), "--engine", "tensorrt", apple.toString()));
+        assertTrue(err.toString().contains("Invalid value 'tensorrt' for predictor.engine (from --engine)"), err.toString());
+    }
+
     static Path sharedImages() {
         return SharedImages.dir();
     }

@@ -50,7 +50,15 @@ public final class WorkerConfig {
     public static final ConfigKey<Integer> DECODER_THREADS = ConfigKey.integer("decoder.threads", 0, 0, 1024,
             "Fetch+decode threads, each with its own shared-memory queue; 0 means one per predictor thread.");
     public static final ConfigKey<Integer> MATH_THREADS = ConfigKey.integerOrAuto("math.threads", 1, 256,
-            "Paddle CPU math threads per predictor; auto: 1 (see benchmarks/results for why).");
+            "Paddle CPU math threads per predictor; auto: 1 (see benchmarks/results for why). On onnxruntime: the"
+            + " intra-op threads of the one session all predictors share (math.threads - 1 threads, started on the"
+            + " worker's node CPUs, not per predictor).");
+    /** Value of {@link #PREDICTOR_ENGINE} that times both engines at start-up. */
+    public static final String ENGINE_AUTO = "auto";
+    public static final ConfigKey<String> PREDICTOR_ENGINE = ConfigKey.choice("predictor.engine", ENGINE_AUTO,
+            List.of(ENGINE_AUTO, "paddle", "onnxruntime"), "Inference engine: paddle (Paddle's own), onnxruntime (Paddle's ONNX"
+            + " Runtime backend; an error if paddle2onnx cannot convert the model) or auto (both timed at start on this CPU,"
+            + " the faster kept; logged with the figures).");
     public static final ConfigKey<Integer> WORKERS_PER_NODE = ConfigKey.integer("workers.per.node", 1, 1, 1024,
             "Workers sharing this worker's NUMA node; auto thread counts divide the node's CPUs among them (fleet up"
             + " sets it).");
@@ -111,10 +119,10 @@ public final class WorkerConfig {
             "Address the metrics server listens on.");
 
     static final List<ConfigKey<?>> KEYS = List.of(BOOTSTRAP_SERVERS, INPUT_TOPIC, RESULTS_TOPIC, GROUP_ID, DEAD_LETTER,
-            MODEL_DIR, PREDICTOR_THREADS, DECODER_THREADS, MATH_THREADS, PREDICTOR_PINNING, WORKERS_PER_NODE,
-            BATCH_MAX, BATCH_DELAY_US, MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS, MAX_IMAGE_BYTES,
-            FETCH_TIMEOUT_MS, MAX_IMAGE_PIXELS, MAX_ASPECT_RATIO, MAX_JPEG_SCANS, SHM_DIR, WORKER_ID, SHUTDOWN_TIMEOUT_MS,
-            NUMA_NODE, NUMA_PIN, NUMA_TOPOLOGY, NUMA_ALLOWED_CPUS, METRICS_PORT, METRICS_HOST);
+            MODEL_DIR, PREDICTOR_ENGINE, PREDICTOR_THREADS, DECODER_THREADS, MATH_THREADS, PREDICTOR_PINNING,
+            WORKERS_PER_NODE, BATCH_MAX, BATCH_DELAY_US, MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS,
+            MAX_IMAGE_BYTES, FETCH_TIMEOUT_MS, MAX_IMAGE_PIXELS, MAX_ASPECT_RATIO, MAX_JPEG_SCANS, SHM_DIR, WORKER_ID,
+            SHUTDOWN_TIMEOUT_MS, NUMA_NODE, NUMA_PIN, NUMA_TOPOLOGY, NUMA_ALLOWED_CPUS, METRICS_PORT, METRICS_HOST);
 
     /** Keys with these prefixes go to the Kafka clients unchanged (security settings, timeouts, ...). */
     static final String KAFKA_BOTH = "kafka.";

@@ -71,6 +71,9 @@ public final class WorkerMetrics {
             .labelNames("agent").register(registry);
     private final Counter duplicateAnswers = Counter.builder().name("fleet_duplicate_answers_total")
             .help("Second answers to one job, refused (a bug: the first answer stands)").register(registry);
+    private final Gauge engine = Gauge.builder().name("fleet_predictor_engine")
+            .help("1 for the inference engine the predictors run (as built by Paddle, not as asked)").labelNames("engine")
+            .register(registry);
     private final Counter commitFailures = Counter.builder().name("fleet_commit_failures_total")
             .help("Offset commits that failed (retried with the next commit)").register(registry);
 
@@ -104,6 +107,11 @@ public final class WorkerMetrics {
                 requestSeconds.observe(t.total() / 1000.0);
             }
         }
+    }
+
+    /** Records the engine the predictors run ({@code paddle} or {@code onnxruntime}); set once at start. */
+    public void engine(String name) {
+        engine.labelValues(name).set(1);
     }
 
     public void predictorBusy(int predictor, double seconds) {

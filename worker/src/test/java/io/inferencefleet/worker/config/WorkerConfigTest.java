@@ -55,6 +55,17 @@ class WorkerConfigTest {
     }
 
     @Test
+    void theEngineIsAutoByDefaultAndOneOfThreeWords() {
+        assertEquals("auto", WorkerConfig.resolve(null, Map.of(), Map.of()).get(WorkerConfig.PREDICTOR_ENGINE));
+        assertEquals("onnxruntime", WorkerConfig.resolve(null, Map.of("FLEET_PREDICTOR_ENGINE", "onnxruntime"), Map.of())
+                .get(WorkerConfig.PREDICTOR_ENGINE));
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+                () -> WorkerConfig.resolve(null, Map.of(), Map.of("predictor.engine", "tensorrt")));
+        assertEquals("Invalid value 'tensorrt' for predictor.engine (from flag --predictor.engine): must be one of auto,"
+                + " paddle, onnxruntime", bad.getMessage());
+    }
+
+    @Test
     void autoThreadsGiveEachWorkerOneSingleThreadedPredictorPerCpuOfItsShareOfTheNode() {
         // A machine of 8 CPUs, all allowed (numa.allowed.cpus: this test must not depend on the machine it runs on).
         Map<String, String> fourCpus = Map.of("numa.topology", "0:0-3;1:4-7", "numa.allowed.cpus", "0-7", "numa.node", "1");

@@ -1,5 +1,6 @@
 package io.inferencefleet.worker.lane;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.inferencefleet.messages.ErrorCode;
 import io.inferencefleet.messages.InferenceRequest;
 import io.inferencefleet.paddle.Predictor;
+import io.inferencefleet.paddle.Engine;
 import io.inferencefleet.paddle.PredictorConfig;
 import io.inferencefleet.paddle.model.ModelFiles;
 import io.inferencefleet.paddle.model.synthetic.BuiltinModels;
@@ -85,6 +87,10 @@ class PredictorAgentTest {
 
     /** What the decoder does for a job: register it, then commit a tensor (here: constant pixels). */
     private Job commit(InferenceRequest request, float pixel) {
+        return commit(writer, request, pixel);
+    }
+
+    private Job commit(TensorWriter writer, InferenceRequest request, float pixel) {
         Job job = AgentFixture.job(request);
         TensorClaim claim = writer.newClaim();
         assertEquals(io.inferencefleet.shm.ClaimStatus.OK, writer.tryClaim(preprocess.tensorBytes(), claim));
@@ -113,6 +119,47 @@ class PredictorAgentTest {
         assertTrue(registry.isEmpty());
         assertTrue(metrics.registry().scrape().stream()
                 .anyMatch(m -> m.getMetadata().getName().equals("fleet_predictor_busy_seconds")));
+    }
+
+    /**
+     * On ONNX Runtime too the agent hands Paddle the tensor's shared-memory address: two tensors of
+     * different pixels committed to the queue give the scores of a direct run on the same pixels.
+     */
+    @Test
+    void onOnnxRuntimeEachTensorInSharedMemoryIsWhatTheModelReads() {
+        try (Predictor ort = Predictor.create(original.config().toBuilder().engine(Engine.ONNXRUNTIME).build());
+             TensorQueue ortQueue = AgentFixture.queue(temp.resolve("ort-lane"), preprocess.tensorBytes())) {
+            assertEquals(Engine.ONNXRUNTIME, ort.engine());
+            TensorWriter ortWriter = ortQueue.writer();
+            PredictorAgent onOrt = new PredictorAgent(1, List.of(ortQueue.reader(PredictorAgent.READER)), registry, ort,
+                    preprocess, answers, null, clock, metrics);
+            onOrt.onStart();
+            try {
+                commit(ortWriter, InferenceRequest.of("bright", "file:///b.jpg"), 0.5f);
+                commit(ortWriter, InferenceRequest.of("dark", "file:///d.jpg"), -1.0f);
+                assertEquals(2, onOrt.doWork() + onOrt.doWork());
+            } finally {
+                onOrt.onClose();
+            }
+            List<RecordingAnswers.Answer> got = answers.answers();
+            assertEquals(2, got.size());
+            assertArrayEquals(directRun(ort, 0.5f), got.get(0).scores(), 1e-6f);
+            assertArrayEquals(directRun(ort, -1.0f), got.get(1).scores(), 1e-6f);
+            assertFalse(java.util.Arrays.equals(got.get(0).scores(), got.get(1).scores()));
+        }
+    }
+
+    private float[] directRun(Predictor predictor, float pixel) {
+        java.nio.FloatBuffer input = java.nio.ByteBuffer.allocateDirect(preprocess.tensorBytes())
+                .order(java.nio.ByteOrder.nativeOrder()).asFloatBuffer();
+        for (int i = 0; i < input.capacity(); i++) {
+            input.put(i, pixel);
+        }
+        predictor.setInput(0, input, 1, 3, 224, 224);
+        predictor.run();
+        float[] scores = new float[10];
+        predictor.copyOutput(0, scores);
+        return scores;
     }
 
     @Test

@@ -183,6 +183,23 @@ public final class ProgramBuilder {
         return elementwiseAdd(product, b, 1, dims.get(product));
     }
 
+    /**
+     * ShuffleNet's channel shuffle ({@code shuffle_channel}): the channels, seen as
+     * {@code [groups, C/groups]}, are transposed. Paddle runs it; paddle2onnx 1.0.0rc2 (bundled with
+     * Paddle Inference 2.3.2) has no converter for it, which makes it the way to build a model that
+     * Paddle's ONNX Runtime backend cannot take.
+     */
+    public String shuffleChannel(String x, int groups) {
+        long[] in = requireRank(x, 4);
+        if (groups < 1 || in[1] % groups != 0) {
+            throw new IllegalArgumentException("shuffleChannel needs groups dividing the " + in[1] + " channels, got "
+                    + groups);
+        }
+        String out = temp(nextLayer("shuffle_channel"), 0, in);
+        block.addOps(new OpBuilder("shuffle_channel").in("X", x).out("Out", out).attr("group", groups).build());
+        return out;
+    }
+
     /** Softmax over the last axis. */
     public String softmax(String x) {
         String out = temp(nextLayer("softmax"), 0, requireVar(x));
