@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.inferencefleet.messages.ErrorCode;
 import io.inferencefleet.messages.InferenceRequest;
+import io.inferencefleet.paddle.Engine;
 import io.inferencefleet.paddle.Predictor;
 import io.inferencefleet.paddle.PredictorConfig;
 import io.inferencefleet.paddle.model.ModelFiles;
@@ -83,14 +84,18 @@ class PredictorAgentBatchingTest {
         final PredictorAgent agent;
 
         Lane(String name, BatchPlan batching) {
-            this(name, batching, 5 * 60_000);  // long cycles: a batch is cut at a cycle's end
+            this(name, batching, 5 * 60_000, original);  // long cycles: a batch is cut at a cycle's end
         }
 
         Lane(String name, BatchPlan batching, int rollCycleMs) {
+            this(name, batching, rollCycleMs, original);
+        }
+
+        Lane(String name, BatchPlan batching, int rollCycleMs, Predictor model) {
             queue = TensorQueue.open(DecoderLane.queueConfig("test-" + name, temp.resolve(name), preprocess.tensorBytes())
                     .capacityTensors(8).rollCycleMs(rollCycleMs).build());
             writer = queue.writer();
-            agent = new PredictorAgent(0, List.of(queue.reader(PredictorAgent.READER)), registry, original, preprocess,
+            agent = new PredictorAgent(0, List.of(queue.reader(PredictorAgent.READER)), registry, model, preprocess,
                     batching, answers, null, clock, metrics);
             agent.onStart();
             open.add(queue);
@@ -120,8 +125,8 @@ class PredictorAgentBatchingTest {
     private static final float[] PIXELS = {-1.5f, 0.25f, 0.75f, 2.0f, -0.5f};
 
     /** Each pixel value's scores from an agent that does not batch. */
-    private List<float[]> aloneScores() {
-        Lane alone = new Lane("alone", BatchPlan.OFF);
+    private List<float[]> aloneScores(Predictor model) {
+        Lane alone = new Lane("alone", BatchPlan.OFF, 5 * 60_000, model);
         for (float p : PIXELS) {
             alone.commit(InferenceRequest.of("alone" + p, "file:///x.jpg"), p);
             assertEquals(1, alone.agent.doWork());
@@ -131,9 +136,21 @@ class PredictorAgentBatchingTest {
 
     @Test
     void waitingTensorsRunAsOneBatchAndEachGetsTheScoresItGetsAloneInOrder() {
-        List<float[]> expected = aloneScores();
+        batchesMatchTensorsAlone(original);
+    }
+
+    @Test
+    void onOnnxRuntimeToo() {
+        try (Predictor ort = Predictor.create(original.config().toBuilder().engine(Engine.ONNXRUNTIME).build())) {
+            assertEquals(Engine.ONNXRUNTIME, ort.engine());
+            batchesMatchTensorsAlone(ort);
+        }
+    }
+
+    private void batchesMatchTensorsAlone(Predictor model) {
+        List<float[]> expected = aloneScores(model);
         assertNotEquals(expected.get(0)[0], expected.get(3)[0], "inputs that give different scores");
-        Lane lane = new Lane("batched", new BatchPlan(4, 0));
+        Lane lane = new Lane("batched", new BatchPlan(4, 0), 5 * 60_000, model);
         List<Job> jobs = new ArrayList<>();
         for (int i = 0; i < PIXELS.length; i++) {
             jobs.add(lane.commit(InferenceRequest.of("r" + i, "file:///x.jpg"), PIXELS[i]));

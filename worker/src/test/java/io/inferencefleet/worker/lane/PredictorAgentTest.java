@@ -132,7 +132,7 @@ class PredictorAgentTest {
             assertEquals(Engine.ONNXRUNTIME, ort.engine());
             TensorWriter ortWriter = ortQueue.writer();
             PredictorAgent onOrt = new PredictorAgent(1, List.of(ortQueue.reader(PredictorAgent.READER)), registry, ort,
-                    preprocess, answers, null, clock, metrics);
+                    preprocess, BatchPlan.OFF, answers, null, clock, metrics);
             onOrt.onStart();
             try {
                 commit(ortWriter, InferenceRequest.of("bright", "file:///b.jpg"), 0.5f);
