@@ -3,6 +3,7 @@ package io.inferencefleet.benchmarks.chaos;
 import io.inferencefleet.benchmarks.paddle.BenchModels;
 import io.inferencefleet.benchmarks.report.Machine;
 import io.inferencefleet.benchmarks.worker.WorkerThroughputSuite;
+import io.inferencefleet.kafka.local.LocalKafkaCluster;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -37,7 +38,10 @@ import org.apache.kafka.clients.admin.NewTopic;
  *   <li>{@code broker}: SIGKILL of the broker and a restart on the same directory, {@code --broker.kills} times,
  *       while the workers run;</li>
  *   <li>{@code overload}: the sustainable rate measured with a backlog (or {@code --overload.rate}), then
- *       {@code --overload.factor} times that for {@code --seconds}, then the drain.</li>
+ *       {@code --overload.factor} times that for {@code --seconds}, then the drain;</li>
+ *   <li>{@code failover}: on a replicated cluster of its own ({@link LocalKafkaCluster}: three KRaft nodes, each a
+ *       process, topics of three replicas needing two in sync, one node leading every requests and results
+ *       partition), SIGKILL of that node and a restart on its directory after {@code --broker.down.seconds}.</li>
  * </ol>
  * Every child process is stopped on exit, failures and SIGTERM included ({@link ChildProcesses}).
  * Writes {@code <out>/chaos-<date>.md}; exits 1 when a request had no result or the fleet did not recover.
@@ -48,6 +52,9 @@ public final class ChaosRun {
     private static final Duration FLEET_STOP_TIMEOUT = Duration.ofSeconds(45);
     private static final int INPUT_PARTITIONS = 4;
     private static final int RESULT_PARTITIONS = 2;
+    private static final int FAILOVER_NODES = 3;
+    /** The failover cluster's node that leads every partition of the scenario's topics until it is killed. */
+    private static final int FAILOVER_LEADER = 1;
     private static final Path SHM_ROOT = io.inferencefleet.shm.TensorQueueConfig.DEFAULT_ROOT;
 
     private final ChaosSettings settings;
@@ -59,6 +66,7 @@ public final class ChaosRun {
     private final List<Path> shmDirs = new ArrayList<>();
     private final long startNs = System.nanoTime();
     private BrokerProcess broker;
+    private LocalKafkaCluster cluster;  // the failover scenario's, while it runs
     private volatile FleetProcess fleet;
     private volatile boolean cleanedUp;
 
@@ -122,7 +130,7 @@ public final class ChaosRun {
         Files.createDirectories(settings.out());
         Path report = settings.out().resolve("chaos-" + LocalDate.now() + ".md");
         Files.writeString(report, ChaosReport.markdown(settings, machine, outcomes,
-                notableLines(List.of(settings.runDir().resolve("broker.log")))));
+                notableLines(kafkaLogs())));
         progress("report written to %s", report);
         boolean ok = outcomes.stream().allMatch(o -> o.tally().lost() == 0 && o.problems().isEmpty());
         return ok ? 0 : 1;
@@ -132,12 +140,18 @@ public final class ChaosRun {
     private ScenarioOutcome scenario(String name) throws Exception {
         String in = "chaos-" + name + "-images";
         String out = "chaos-" + name + "-predictions";
-        createTopics(in, out);
+        String bootstrap;
+        if (name.equals("failover")) {
+            bootstrap = startCluster(in, out);
+        } else {
+            bootstrap = broker.bootstrapServers();
+            createTopics(in, out);
+        }
         // Named after the run directory, so that run-chaos.sh can remove what a killed harness left behind.
         Path shmDir = SHM_ROOT.resolve(settings.runDir().getFileName() + "-" + name);
         shmDirs.add(shmDir);
         Map<String, String> worker = new LinkedHashMap<>();
-        worker.put("bootstrap.servers", broker.bootstrapServers());
+        worker.put("bootstrap.servers", bootstrap);
         worker.put("model.dir", modelDir.toString());
         worker.put("fetch.file.roots", imagesDir.toString());
         worker.put("input.topic", in);
@@ -160,8 +174,8 @@ public final class ChaosRun {
         String stop;
         ResourceSampler sampler = new ResourceSampler(s.fleet::workerPids, shmDir);
         long scenarioStartNs = System.nanoTime();
-        try (LoadPublisher publisher = new LoadPublisher(broker.bootstrapServers(), in, photos, imagesDir, settings.badEvery());
-             ResultChecker live = new ResultChecker(broker.bootstrapServers(), in, out)) {
+        try (LoadPublisher publisher = new LoadPublisher(bootstrap, in, photos, imagesDir, settings.badEvery());
+             ResultChecker live = new ResultChecker(bootstrap, in, out)) {
             s.publisher = publisher;
             s.live = live;
             sampler.start();
@@ -176,6 +190,7 @@ public final class ChaosRun {
                         case "kill" -> killWorkers(s);
                         case "broker" -> killBroker(s);
                         case "overload" -> overload(s);
+                        case "failover" -> failover(s, in, out);
                         default -> throw new IllegalArgumentException(name);
                     }
                 }
@@ -192,12 +207,13 @@ public final class ChaosRun {
         progress("%s: %s", name, stop);
         long shmLeft = ResourceSampler.du(shmDir);
         ResultLedger.Tally tally;
-        try (ResultChecker checker = new ResultChecker(broker.bootstrapServers(), in, out)) {
+        try (ResultChecker checker = new ResultChecker(bootstrap, in, out)) {
             if (!checker.catchUp(Duration.ofMinutes(2))) {
                 s.problems.add("the final check could not read both topics to their end within 2 minutes");
             }
             tally = checker.tally(s.recoveries.stream().map(ScenarioOutcome.Recovery::disruption).toList());
         }
+        stopCluster();
         List<String> events = s.fleet.events();
         return new ScenarioOutcome(name, description(name), in, out, tally, s.recoveries, sampler.peakRssBytes(),
                 sampler.peakRssWorkers(), sampler.peakShmDirBytes(), shmLeft, shmFsBaseline, sampler.peakShmFsBytes(),
@@ -213,6 +229,11 @@ public final class ChaosRun {
             case "broker" -> String.format("SIGKILL of the broker process, %d times, restarted after %d s on the same"
                     + " directory and port, workers running, at %.1f req/s", settings.brokerKills(),
                     settings.brokerDownSeconds(), settings.rate());
+            case "failover" -> String.format("SIGKILL of the Kafka node leading every partition of the requests and"
+                    + " results topics, in a cluster of %d KRaft nodes (broker and controller each, one process each; topics"
+                    + " of 3 replicas, min.insync.replicas=2, results topic with LogAppendTime), restarted after %d s on its"
+                    + " directory and ports, workers running, at %.1f req/s", FAILOVER_NODES, settings.brokerDownSeconds(),
+                    settings.rate());
             default -> String.format("sustainable rate %s, then %.1f× that for %d s, then the drain",
                     settings.sustainableRate() > 0 ? "given (--overload.rate)" : "measured with a backlog of photos",
                     settings.overloadFactor(), settings.overloadSeconds());
@@ -280,6 +301,128 @@ public final class ChaosRun {
             }
             s.pause(settings.settleSeconds());
         }
+    }
+
+    private void failover(Scenario s, String in, String out) throws Exception {
+        s.publisher.startSteady(s.name, settings.rate());
+        s.pause(settings.settleSeconds());
+        int victim = cluster.leader(in, 0);
+        List<String> led = partitionsLedBy(victim, in, out);
+        s.notes.put("partitions led by the killed node", led.size() + " of " + (INPUT_PARTITIONS + RESULT_PARTITIONS)
+                + ": " + led);
+        long pid = cluster.pid(victim);
+        long atMs = System.currentTimeMillis();
+        long atNs = System.nanoTime();
+        cluster.kill(victim);
+        ResultLedger.Disruption d = new ResultLedger.Disruption("leader kill", 1, atMs, "Kafka node " + victim, pid);
+        Duration recovery = Duration.ofSeconds(settings.recoverySeconds());
+        double elected = s.awaitUntil(() -> leadersOtherThan(victim, in, out), recovery) ? since(atNs) : Double.NaN;
+        s.notes.put("new leaders elected", secs(elected) + " after the kill (every partition led by another node)");
+        progress("%s: SIGKILL of node %d (pid %d, leading %s); new leaders after %s", s.name, victim, pid, led,
+                secs(elected));
+
+        s.pause(settings.brokerDownSeconds());
+        cluster.restart(victim, START_TIMEOUT);
+        children.add(cluster.pid(victim));
+        long restartedMs = System.currentTimeMillis();
+        s.notes.put("killed node serving again", secs(since(atNs)) + " after the kill (restarted after "
+                + settings.brokerDownSeconds() + " s)");
+        double inSync = s.awaitUntil(() -> fullyInSync(in, out), recovery) ? since(atNs) : Double.NaN;
+        s.notes.put("replicas in sync again", secs(inSync) + " after the kill (all " + FAILOVER_NODES
+                + " nodes in every partition's ISR)");
+        boolean ready = !Double.isNaN(s.awaitReady(recovery));
+        double whole = !Double.isNaN(inSync) && ready ? since(atNs) : Double.NaN;
+        s.awaitUntil(() -> s.live.allAnsweredPublishedBefore(restartedMs) > 0, recovery);
+        long drainedMs = s.live.allAnsweredPublishedBefore(restartedMs);
+        s.notes.put("backlog answered", drainedMs <= 0 ? "NOT within " + recovery.toSeconds() + " s" : String.format(
+                "%.1f s after the kill: every request published before the restart (%.1f s after the kill) had its answer",
+                (drainedMs - atMs) / 1000.0, (restartedMs - atMs) / 1000.0));
+        long firstNewMs = s.live.firstAnswerPublishedAfter(atMs);
+        double firstNew = firstNewMs <= 0 ? Double.NaN : (firstNewMs - atMs) / 1000.0;
+        s.notes.put("first answer to a request published after the kill", secs(firstNew) + " after the kill");
+        s.recoveries.add(new ScenarioOutcome.Recovery(d, whole, firstNew, "new leaders after " + secs(elected)
+                + "; recovered = killed node back in every ISR and every worker ready"));
+        if (Double.isNaN(whole)) {
+            s.problems.add("failover: not whole again within " + recovery.toSeconds() + " s (replicas in sync: "
+                    + secs(inSync) + ", workers ready: " + ready + ")");
+        }
+        progress("%s: node %d back; replicas in sync after %s; %s; answered %d/%d", s.name, victim, secs(inSync),
+                s.notes.get("backlog answered"), s.live.answered(), s.live.requests());
+        s.pause(settings.settleSeconds());
+    }
+
+    /** Starts the failover scenario's cluster, creates its topics led by one node, returns its bootstrap servers. */
+    private String startCluster(String in, String out) throws Exception {
+        List<String> nodeJvm = List.of("@" + cli.jvmOptions(), "-Xms64m", "-Xmx512m");
+        cluster = LocalKafkaCluster.start(settings.runDir().resolve("kafka-cluster"), FAILOVER_NODES, nodeJvm, START_TIMEOUT);
+        for (int node = 1; node <= FAILOVER_NODES; node++) {
+            children.add(cluster.pid(node));
+        }
+        progress("failover: %d-node KRaft cluster serving at %s", FAILOVER_NODES, cluster.bootstrapServers());
+        Map<String, String> replicated = Map.of("min.insync.replicas", "2");
+        cluster.createTopic(in, INPUT_PARTITIONS, FAILOVER_LEADER, replicated);
+        // LogAppendTime: a result's timestamp is when a partition leader wrote it, which is what recovery is about.
+        cluster.createTopic(out, RESULT_PARTITIONS, FAILOVER_LEADER, Map.of("min.insync.replicas", "2",
+                "message.timestamp.type", "LogAppendTime"));
+        return cluster.bootstrapServers();
+    }
+
+    private void stopCluster() {
+        if (cluster != null) {
+            cluster.close();
+            cluster = null;
+        }
+    }
+
+    private List<String> partitionsLedBy(int node, String in, String out) throws Exception {
+        List<String> led = new ArrayList<>();
+        for (String topic : List.of(in, out)) {
+            for (int p = 0; p < (topic.equals(in) ? INPUT_PARTITIONS : RESULT_PARTITIONS); p++) {
+                if (cluster.leader(topic, p) == node) {
+                    led.add(topic + "-" + p);
+                }
+            }
+        }
+        return led;
+    }
+
+    private boolean leadersOtherThan(int node, String in, String out) {
+        try {
+            for (String topic : List.of(in, out)) {
+                for (int p = 0; p < (topic.equals(in) ? INPUT_PARTITIONS : RESULT_PARTITIONS); p++) {
+                    int leader = cluster.leader(topic, p);
+                    if (leader == node || leader < 0) {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        } catch (Exception e) {
+            return false;  // the admin client may time out while the metadata moves
+        }
+    }
+
+    private boolean fullyInSync(String in, String out) {
+        try {
+            for (String topic : List.of(in, out)) {
+                for (int p = 0; p < (topic.equals(in) ? INPUT_PARTITIONS : RESULT_PARTITIONS); p++) {
+                    if (cluster.inSyncReplicas(topic, p).size() < FAILOVER_NODES) {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        } catch (Exception e) {
+            return false;
+        }
+    }
+
+    private static double since(long ns) {
+        return (System.nanoTime() - ns) / 1e9;
+    }
+
+    private static String secs(double s) {
+        return Double.isNaN(s) ? "NOT within the recovery time" : String.format("%.1f s", s);
     }
 
     private void overload(Scenario s) throws Exception {
@@ -422,6 +565,18 @@ public final class ChaosRun {
             return Double.NaN;
         }
 
+        /** Waits (reading answers) until {@code done}; false on timeout. */
+        boolean awaitUntil(java.util.function.BooleanSupplier done, Duration timeout) {
+            long start = System.nanoTime();
+            while (System.nanoTime() - start < timeout.toNanos()) {
+                if (done.getAsBoolean()) {
+                    return true;
+                }
+                pause(0.2);
+            }
+            return false;
+        }
+
         /** Seconds from now until a request published after {@code publishedAfterMs} has an answer; NaN on timeout. */
         double awaitAnswerToRequestAfter(long publishedAfterMs, Duration timeout) {
             long start = System.nanoTime();
@@ -459,6 +614,18 @@ public final class ChaosRun {
     }
 
     private static final Pattern NOTABLE = Pattern.compile("\\b(WARN|ERROR|FATAL|SEVERE)\\b|Exception|hs_err|SIGSEGV|stopped:");
+
+    /** The broker's log and, when the failover scenario ran, its cluster nodes' logs. */
+    private List<Path> kafkaLogs() {
+        List<Path> logs = new ArrayList<>(List.of(settings.runDir().resolve("broker.log")));
+        for (int node = 1; node <= FAILOVER_NODES; node++) {
+            Path log = settings.runDir().resolve("kafka-cluster").resolve("node-" + node).resolve("node.log");
+            if (Files.exists(log)) {
+                logs.add(log);
+            }
+        }
+        return logs;
+    }
 
     /** The worker logs of a fleet (fleet up names them after the worker ids). */
     static List<Path> workerLogs(FleetProcess fleet) {
@@ -556,6 +723,7 @@ public final class ChaosRun {
         if (broker != null) {
             broker.close();
         }
+        stopCluster();
         List<Long> killed = children.killSurvivors();
         if (!killed.isEmpty()) {
             System.out.println("chaos: SIGKILLed leftover child processes " + killed);
