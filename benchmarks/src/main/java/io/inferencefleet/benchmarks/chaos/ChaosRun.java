@@ -317,6 +317,7 @@ public final class ChaosRun {
         ResultLedger.Disruption d = new ResultLedger.Disruption("leader kill", 1, atMs, "Kafka node " + victim, pid);
         Duration recovery = Duration.ofSeconds(settings.recoverySeconds());
         double elected = s.awaitUntil(() -> leadersOtherThan(victim, in, out), recovery) ? since(atNs) : Double.NaN;
+        long electedMs = System.currentTimeMillis();
         s.notes.put("new leaders elected", secs(elected) + " after the kill (every partition led by another node)");
         progress("%s: SIGKILL of node %d (pid %d, leading %s); new leaders after %s", s.name, victim, pid, led,
                 secs(elected));
@@ -332,11 +333,12 @@ public final class ChaosRun {
                 + " nodes in every partition's ISR)");
         boolean ready = !Double.isNaN(s.awaitReady(recovery));
         double whole = !Double.isNaN(inSync) && ready ? since(atNs) : Double.NaN;
-        s.awaitUntil(() -> s.live.allAnsweredPublishedBefore(restartedMs) > 0, recovery);
-        long drainedMs = s.live.allAnsweredPublishedBefore(restartedMs);
+        // The backlog is what was published while the partitions had no leader.
+        s.awaitUntil(() -> s.live.allAnsweredPublishedBefore(electedMs) > 0, recovery);
+        long drainedMs = s.live.allAnsweredPublishedBefore(electedMs);
         s.notes.put("backlog answered", drainedMs <= 0 ? "NOT within " + recovery.toSeconds() + " s" : String.format(
-                "%.1f s after the kill: every request published before the restart (%.1f s after the kill) had its answer",
-                (drainedMs - atMs) / 1000.0, (restartedMs - atMs) / 1000.0));
+                "%.1f s after the kill: every request published before the new leaders were elected (%.1f s after the"
+                + " kill) had its answer", (drainedMs - atMs) / 1000.0, (electedMs - atMs) / 1000.0));
         long firstNewMs = s.live.firstAnswerPublishedAfter(atMs);
         double firstNew = firstNewMs <= 0 ? Double.NaN : (firstNewMs - atMs) / 1000.0;
         s.notes.put("first answer to a request published after the kill", secs(firstNew) + " after the kill");

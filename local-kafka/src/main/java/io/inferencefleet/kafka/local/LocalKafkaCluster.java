@@ -209,6 +209,9 @@ public final class LocalKafkaCluster implements AutoCloseable {
         command.addAll(jvmArgs);
         // Kafka's own INFO lines (elections, ISR changes, fencing) are what a failover is read from.
         command.addAll(NODE_LOGGING);
+        // C1 only: a node restarted on two busy vCPUs took 22 s to serve, 7 s of it before its first log line;
+        // a test cluster carries a few hundred records a second, which needs no C2.
+        command.add("-XX:TieredStopAtLevel=1");
         command.add("-cp");
         command.add(absoluteClassPath());
         command.add(ClusterNode.class.getName());
