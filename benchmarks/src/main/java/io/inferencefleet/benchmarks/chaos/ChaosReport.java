@@ -58,7 +58,7 @@ final class ChaosReport {
                 .append(settings.workerSettings().isEmpty() ? "" : "; plus " + settings.workerSettings()).append(" |\n");
         md.append("| topics | fresh per scenario: requests 4 partitions, results 2 partitions, replication 1 (failover: 3,")
                 .append(" min.insync.replicas 2) |\n");
-        md.append(String.format("| load | %.1f req/s in kill and broker; every %d-th request bad (bad JSON, missing file,"
+        md.append(String.format("| load | %.1f req/s in kill, broker and failover; every %d-th request bad (bad JSON, missing file,"
                 + " truncated photo in turn); %d s of load before the first disruption and after each recovery |%n",
                 settings.rate(), settings.badEvery(), settings.settleSeconds()));
         md.append(String.format("| kills | %d worker kills, %d broker kills (broker down %d s); not recovered within %d s"
