@@ -3,7 +3,6 @@ package io.inferencefleet.benchmarks.chaos;
 import io.inferencefleet.benchmarks.paddle.BenchModels;
 import io.inferencefleet.benchmarks.report.Machine;
 import io.inferencefleet.benchmarks.worker.WorkerThroughputSuite;
-import io.inferencefleet.kafka.local.LocalKafkaCluster;
 import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
@@ -39,7 +38,7 @@ import org.apache.kafka.clients.admin.NewTopic;
  *       while the workers run;</li>
  *   <li>{@code overload}: the sustainable rate measured with a backlog (or {@code --overload.rate}), then
  *       {@code --overload.factor} times that for {@code --seconds}, then the drain;</li>
- *   <li>{@code failover}: on a replicated cluster of its own ({@link LocalKafkaCluster}: three KRaft nodes, each a
+ *   <li>{@code failover}: on a replicated cluster of its own ({@link FailoverCluster}: three KRaft nodes, each a
  *       process, topics of three replicas needing two in sync, one node leading every requests and results
  *       partition), SIGKILL of that node and a restart on its directory after {@code --broker.down.seconds}.</li>
  * </ol>
@@ -52,9 +51,6 @@ public final class ChaosRun {
     private static final Duration FLEET_STOP_TIMEOUT = Duration.ofSeconds(45);
     private static final int INPUT_PARTITIONS = 4;
     private static final int RESULT_PARTITIONS = 2;
-    private static final int FAILOVER_NODES = 3;
-    /** The failover cluster's node that leads every partition of the scenario's topics until it is killed. */
-    private static final int FAILOVER_LEADER = 1;
     private static final Path SHM_ROOT = io.inferencefleet.shm.TensorQueueConfig.DEFAULT_ROOT;
 
     private final ChaosSettings settings;
@@ -66,7 +62,7 @@ public final class ChaosRun {
     private final List<Path> shmDirs = new ArrayList<>();
     private final long startNs = System.nanoTime();
     private BrokerProcess broker;
-    private LocalKafkaCluster cluster;  // the failover scenario's, while it runs
+    private FailoverCluster cluster;  // the failover scenario's, while it runs
     private volatile FleetProcess fleet;
     private volatile boolean cleanedUp;
 
@@ -190,7 +186,7 @@ public final class ChaosRun {
                         case "kill" -> killWorkers(s);
                         case "broker" -> killBroker(s);
                         case "overload" -> overload(s);
-                        case "failover" -> failover(s, in, out);
+                        case "failover" -> failover(s, in);
                         default -> throw new IllegalArgumentException(name);
                     }
                 }
@@ -232,7 +228,7 @@ public final class ChaosRun {
             case "failover" -> String.format("SIGKILL of the Kafka node leading every partition of the requests and"
                     + " results topics, in a cluster of %d KRaft nodes (broker and controller each, one process each; topics"
                     + " of 3 replicas, min.insync.replicas=2, results topic with LogAppendTime), restarted after %d s on its"
-                    + " directory and ports, workers running, at %.1f req/s", FAILOVER_NODES, settings.brokerDownSeconds(),
+                    + " directory and ports, workers running, at %.1f req/s", FailoverCluster.NODES, settings.brokerDownSeconds(),
                     settings.rate());
             default -> String.format("sustainable rate %s, then %.1f× that for %d s, then the drain",
                     settings.sustainableRate() > 0 ? "given (--overload.rate)" : "measured with a backlog of photos",
@@ -303,11 +299,11 @@ public final class ChaosRun {
         }
     }
 
-    private void failover(Scenario s, String in, String out) throws Exception {
+    private void failover(Scenario s, String in) throws Exception {
         s.publisher.startSteady(s.name, settings.rate());
         s.pause(settings.settleSeconds());
-        int victim = cluster.leader(in, 0);
-        List<String> led = partitionsLedBy(victim, in, out);
+        int victim = cluster.leader(in);
+        List<String> led = cluster.partitionsLedBy(victim);
         s.notes.put("partitions led by the killed node", led.size() + " of " + (INPUT_PARTITIONS + RESULT_PARTITIONS)
                 + ": " + led);
         long pid = cluster.pid(victim);
@@ -316,7 +312,7 @@ public final class ChaosRun {
         cluster.kill(victim);
         ResultLedger.Disruption d = new ResultLedger.Disruption("leader kill", 1, atMs, "Kafka node " + victim, pid);
         Duration recovery = Duration.ofSeconds(settings.recoverySeconds());
-        double elected = s.awaitUntil(() -> leadersOtherThan(victim, in, out), recovery) ? since(atNs) : Double.NaN;
+        double elected = s.awaitUntil(() -> cluster.ledByOthersThan(victim), recovery) ? since(atNs) : Double.NaN;
         long electedMs = System.currentTimeMillis();
         s.notes.put("new leaders elected", secs(elected) + " after the kill (every partition led by another node)");
         progress("%s: SIGKILL of node %d (pid %d, leading %s); new leaders after %s", s.name, victim, pid, led,
@@ -324,12 +320,11 @@ public final class ChaosRun {
 
         s.pause(settings.brokerDownSeconds());
         cluster.restart(victim, START_TIMEOUT);
-        children.add(cluster.pid(victim));
         long restartedMs = System.currentTimeMillis();
         s.notes.put("killed node serving again", secs(since(atNs)) + " after the kill (restarted after "
                 + settings.brokerDownSeconds() + " s)");
-        double inSync = s.awaitUntil(() -> fullyInSync(in, out), recovery) ? since(atNs) : Double.NaN;
-        s.notes.put("replicas in sync again", secs(inSync) + " after the kill (all " + FAILOVER_NODES
+        double inSync = s.awaitUntil(cluster::fullyInSync, recovery) ? since(atNs) : Double.NaN;
+        s.notes.put("replicas in sync again", secs(inSync) + " after the kill (all " + FailoverCluster.NODES
                 + " nodes in every partition's ISR)");
         boolean ready = !Double.isNaN(s.awaitReady(recovery));
         double whole = !Double.isNaN(inSync) && ready ? since(atNs) : Double.NaN;
@@ -353,69 +348,22 @@ public final class ChaosRun {
         s.pause(settings.settleSeconds());
     }
 
-    /** Starts the failover scenario's cluster, creates its topics led by one node, returns its bootstrap servers. */
+    /** Starts the failover scenario's cluster with its topics; returns its bootstrap servers. */
     private String startCluster(String in, String out) throws Exception {
-        List<String> nodeJvm = List.of("@" + cli.jvmOptions(), "-Xms64m", "-Xmx512m");
-        cluster = LocalKafkaCluster.start(settings.runDir().resolve("kafka-cluster"), FAILOVER_NODES, nodeJvm, START_TIMEOUT);
-        for (int node = 1; node <= FAILOVER_NODES; node++) {
-            children.add(cluster.pid(node));
-        }
-        progress("failover: %d-node KRaft cluster serving at %s", FAILOVER_NODES, cluster.bootstrapServers());
-        Map<String, String> replicated = Map.of("min.insync.replicas", "2");
-        cluster.createTopic(in, INPUT_PARTITIONS, FAILOVER_LEADER, replicated);
-        // LogAppendTime: a result's timestamp is when a partition leader wrote it, which is what recovery is about.
-        cluster.createTopic(out, RESULT_PARTITIONS, FAILOVER_LEADER, Map.of("min.insync.replicas", "2",
-                "message.timestamp.type", "LogAppendTime"));
+        cluster = FailoverCluster.start(clusterDir(), cli.jvmOptions(), children, in, INPUT_PARTITIONS, out,
+                RESULT_PARTITIONS, START_TIMEOUT);
+        progress("failover: %d-node KRaft cluster serving at %s", FailoverCluster.NODES, cluster.bootstrapServers());
         return cluster.bootstrapServers();
+    }
+
+    private Path clusterDir() {
+        return settings.runDir().resolve("kafka-cluster");
     }
 
     private void stopCluster() {
         if (cluster != null) {
             cluster.close();
             cluster = null;
-        }
-    }
-
-    private List<String> partitionsLedBy(int node, String in, String out) throws Exception {
-        List<String> led = new ArrayList<>();
-        for (String topic : List.of(in, out)) {
-            for (int p = 0; p < (topic.equals(in) ? INPUT_PARTITIONS : RESULT_PARTITIONS); p++) {
-                if (cluster.leader(topic, p) == node) {
-                    led.add(topic + "-" + p);
-                }
-            }
-        }
-        return led;
-    }
-
-    private boolean leadersOtherThan(int node, String in, String out) {
-        try {
-            for (String topic : List.of(in, out)) {
-                for (int p = 0; p < (topic.equals(in) ? INPUT_PARTITIONS : RESULT_PARTITIONS); p++) {
-                    int leader = cluster.leader(topic, p);
-                    if (leader == node || leader < 0) {
-                        return false;
-                    }
-                }
-            }
-            return true;
-        } catch (Exception e) {
-            return false;  // the admin client may time out while the metadata moves
-        }
-    }
-
-    private boolean fullyInSync(String in, String out) {
-        try {
-            for (String topic : List.of(in, out)) {
-                for (int p = 0; p < (topic.equals(in) ? INPUT_PARTITIONS : RESULT_PARTITIONS); p++) {
-                    if (cluster.inSyncReplicas(topic, p).size() < FAILOVER_NODES) {
-                        return false;
-                    }
-                }
-            }
-            return true;
-        } catch (Exception e) {
-            return false;
         }
     }
 
@@ -620,12 +568,7 @@ public final class ChaosRun {
     /** The broker's log and, when the failover scenario ran, its cluster nodes' logs. */
     private List<Path> kafkaLogs() {
         List<Path> logs = new ArrayList<>(List.of(settings.runDir().resolve("broker.log")));
-        for (int node = 1; node <= FAILOVER_NODES; node++) {
-            Path log = settings.runDir().resolve("kafka-cluster").resolve("node-" + node).resolve("node.log");
-            if (Files.exists(log)) {
-                logs.add(log);
-            }
-        }
+        FailoverCluster.logs(clusterDir()).stream().filter(Files::exists).forEach(logs::add);
         return logs;
     }
 
