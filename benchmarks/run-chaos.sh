@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Chaos run (issue 11): kill -9 of workers under `fleet up`, kill -9 of the `fleet broker` process, and a 3x
-# overload, each on fresh topics, with an independent checker of the results topic (lost, duplicates per kill,
-# peak RSS, peak /dev/shm, drain time). Writes benchmarks/results/chaos-<date>.md (--out=DIR elsewhere).
-# Usage: benchmarks/run-chaos.sh [--scenarios=kill,broker,overload] [--kills=10] [--rate=10] [--seconds=60]
+# Chaos run (issues 11, 14): kill -9 of workers under `fleet up`, kill -9 of the `fleet broker` process, a 3x
+# overload, and kill -9 of the leader in a three-node replicated cluster (failover), each on fresh topics, with
+# an independent checker of the results topic (lost, duplicates per kill, peak RSS, peak /dev/shm, drain time). Writes benchmarks/results/chaos-<date>.md (--out=DIR elsewhere).
+# Usage: benchmarks/run-chaos.sh [--scenarios=kill,broker,overload,failover] [--kills=10] [--rate=10] [--seconds=60]
 #                                [--model=tiny|resnet50] [--overload.rate=N] ...   (--help lists every setting)
 # A short trial: benchmarks/run-chaos.sh --kills=2 --broker.kills=1 --seconds=20 --out=benchmarks/target
+# Failover alone: benchmarks/run-chaos.sh --scenarios=failover --out=benchmarks/target
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -f benchmarks/target/benchmarks.jar ] || [ ! -f ops/target/fleet.jar ] || [ -n "${REBUILD:-}" ]; then

@@ -42,8 +42,9 @@ final class ChaosReport {
             scenario(md, o);
         }
 
-        md.append("## Broker\n\nOne `fleet broker` process for the whole run (restarted by the broker scenario). Notable lines of its")
-                .append(" log (warnings and errors, grouped with digits blanked, most frequent first):\n\n```\n");
+        md.append("## Broker\n\nOne `fleet broker` process for the whole run (restarted by the broker scenario)")
+                .append(settings.scenarios().contains("failover") ? "; the failover scenario's three-node cluster had its own" : "")
+                .append(". Notable lines of the logs (warnings and errors, grouped with digits blanked, most frequent first):\n\n```\n");
         brokerFindings.forEach(l -> md.append(l).append("\n"));
         md.append("```\n\n");
         md.append("## Machine and command\n\n| | |\n|---|---|\n");
@@ -55,8 +56,9 @@ final class ChaosReport {
         md.append("| workers | `fleet up --per-node ").append(settings.perNode()).append("`, default worker settings (threads auto,")
                 .append(" shutdown.timeout.ms 30000), restart policy of fleet up (1 s doubling to 30 s, at most 5 a minute)")
                 .append(settings.workerSettings().isEmpty() ? "" : "; plus " + settings.workerSettings()).append(" |\n");
-        md.append("| topics | fresh per scenario: requests 4 partitions, results 2 partitions, replication 1 |\n");
-        md.append(String.format("| load | %.1f req/s in kill and broker; every %d-th request bad (bad JSON, missing file,"
+        md.append("| topics | fresh per scenario: requests 4 partitions, results 2 partitions, replication 1 (failover: 3,")
+                .append(" min.insync.replicas 2) |\n");
+        md.append(String.format("| load | %.1f req/s in kill, broker and failover; every %d-th request bad (bad JSON, missing file,"
                 + " truncated photo in turn); %d s of load before the first disruption and after each recovery |%n",
                 settings.rate(), settings.badEvery(), settings.settleSeconds()));
         md.append(String.format("| kills | %d worker kills, %d broker kills (broker down %d s); not recovered within %d s"
@@ -79,6 +81,11 @@ final class ChaosReport {
                 .append(" `kill -9` of the `fleet broker` JVM and `fleet broker` again on the same directory and port.\n");
         md.append("- \"Longest time without answers\" is the longest stretch between the kill and the next one (or the end)")
                 .append(" in which no request got its answer, counted from the kill: how long the fleet as a whole stalled.\n");
+        md.append("- The failover scenario's cluster: three `LocalKafkaCluster` nodes (Kafka's KafkaRaftServer, broker and")
+                .append(" controller in one process each, static voters); node 1 is every partition's preferred leader; the")
+                .append(" kill is `kill -9` of the leader of requests partition 0; new leaders are read with the admin client")
+                .append(" every 0.2 s; recovered = the node back in every partition's ISR and every worker ready. Its results")
+                .append(" topic uses LogAppendTime, so answer times are when a leader wrote them.\n");
         md.append("- Peak RSS is the largest sum of `VmRSS` (`/proc/<pid>/status`) over the worker JVMs alive at one sample;")
                 .append(" /dev/shm is `du -sk` of the run's own `shm.dir` (the tensor queues of this scenario's workers) and, for")
                 .append(" context, the used space of the whole /dev/shm file system (statvfs, other users' files included).\n");

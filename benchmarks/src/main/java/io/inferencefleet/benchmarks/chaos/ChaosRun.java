@@ -37,7 +37,10 @@ import org.apache.kafka.clients.admin.NewTopic;
  *   <li>{@code broker}: SIGKILL of the broker and a restart on the same directory, {@code --broker.kills} times,
  *       while the workers run;</li>
  *   <li>{@code overload}: the sustainable rate measured with a backlog (or {@code --overload.rate}), then
- *       {@code --overload.factor} times that for {@code --seconds}, then the drain.</li>
+ *       {@code --overload.factor} times that for {@code --seconds}, then the drain;</li>
+ *   <li>{@code failover}: on a replicated cluster of its own ({@link FailoverCluster}: three KRaft nodes, each a
+ *       process, topics of three replicas needing two in sync, one node leading every requests and results
+ *       partition), SIGKILL of that node and a restart on its directory after {@code --broker.down.seconds}.</li>
  * </ol>
  * Every child process is stopped on exit, failures and SIGTERM included ({@link ChildProcesses}).
  * Writes {@code <out>/chaos-<date>.md}; exits 1 when a request had no result or the fleet did not recover.
@@ -59,6 +62,7 @@ public final class ChaosRun {
     private final List<Path> shmDirs = new ArrayList<>();
     private final long startNs = System.nanoTime();
     private BrokerProcess broker;
+    private FailoverCluster cluster;  // the failover scenario's, while it runs
     private volatile FleetProcess fleet;
     private volatile boolean cleanedUp;
 
@@ -122,7 +126,7 @@ public final class ChaosRun {
         Files.createDirectories(settings.out());
         Path report = settings.out().resolve("chaos-" + LocalDate.now() + ".md");
         Files.writeString(report, ChaosReport.markdown(settings, machine, outcomes,
-                notableLines(List.of(settings.runDir().resolve("broker.log")))));
+                notableLines(kafkaLogs())));
         progress("report written to %s", report);
         boolean ok = outcomes.stream().allMatch(o -> o.tally().lost() == 0 && o.problems().isEmpty());
         return ok ? 0 : 1;
@@ -132,12 +136,18 @@ public final class ChaosRun {
     private ScenarioOutcome scenario(String name) throws Exception {
         String in = "chaos-" + name + "-images";
         String out = "chaos-" + name + "-predictions";
-        createTopics(in, out);
+        String bootstrap;
+        if (name.equals("failover")) {
+            bootstrap = startCluster(in, out);
+        } else {
+            bootstrap = broker.bootstrapServers();
+            createTopics(in, out);
+        }
         // Named after the run directory, so that run-chaos.sh can remove what a killed harness left behind.
         Path shmDir = SHM_ROOT.resolve(settings.runDir().getFileName() + "-" + name);
         shmDirs.add(shmDir);
         Map<String, String> worker = new LinkedHashMap<>();
-        worker.put("bootstrap.servers", broker.bootstrapServers());
+        worker.put("bootstrap.servers", bootstrap);
         worker.put("model.dir", modelDir.toString());
         worker.put("fetch.file.roots", imagesDir.toString());
         worker.put("input.topic", in);
@@ -160,8 +170,8 @@ public final class ChaosRun {
         String stop;
         ResourceSampler sampler = new ResourceSampler(s.fleet::workerPids, shmDir);
         long scenarioStartNs = System.nanoTime();
-        try (LoadPublisher publisher = new LoadPublisher(broker.bootstrapServers(), in, photos, imagesDir, settings.badEvery());
-             ResultChecker live = new ResultChecker(broker.bootstrapServers(), in, out)) {
+        try (LoadPublisher publisher = new LoadPublisher(bootstrap, in, photos, imagesDir, settings.badEvery());
+             ResultChecker live = new ResultChecker(bootstrap, in, out)) {
             s.publisher = publisher;
             s.live = live;
             sampler.start();
@@ -176,6 +186,7 @@ public final class ChaosRun {
                         case "kill" -> killWorkers(s);
                         case "broker" -> killBroker(s);
                         case "overload" -> overload(s);
+                        case "failover" -> failover(s, in);
                         default -> throw new IllegalArgumentException(name);
                     }
                 }
@@ -192,12 +203,13 @@ public final class ChaosRun {
         progress("%s: %s", name, stop);
         long shmLeft = ResourceSampler.du(shmDir);
         ResultLedger.Tally tally;
-        try (ResultChecker checker = new ResultChecker(broker.bootstrapServers(), in, out)) {
+        try (ResultChecker checker = new ResultChecker(bootstrap, in, out)) {
             if (!checker.catchUp(Duration.ofMinutes(2))) {
                 s.problems.add("the final check could not read both topics to their end within 2 minutes");
             }
             tally = checker.tally(s.recoveries.stream().map(ScenarioOutcome.Recovery::disruption).toList());
         }
+        stopCluster();
         List<String> events = s.fleet.events();
         return new ScenarioOutcome(name, description(name), in, out, tally, s.recoveries, sampler.peakRssBytes(),
                 sampler.peakRssWorkers(), sampler.peakShmDirBytes(), shmLeft, shmFsBaseline, sampler.peakShmFsBytes(),
@@ -213,6 +225,11 @@ public final class ChaosRun {
             case "broker" -> String.format("SIGKILL of the broker process, %d times, restarted after %d s on the same"
                     + " directory and port, workers running, at %.1f req/s", settings.brokerKills(),
                     settings.brokerDownSeconds(), settings.rate());
+            case "failover" -> String.format("SIGKILL of the Kafka node leading every partition of the requests and"
+                    + " results topics, in a cluster of %d KRaft nodes (broker and controller each, one process each; topics"
+                    + " of 3 replicas, min.insync.replicas=2, results topic with LogAppendTime), restarted after %d s on its"
+                    + " directory and ports, workers running, at %.1f req/s", FailoverCluster.NODES, settings.brokerDownSeconds(),
+                    settings.rate());
             default -> String.format("sustainable rate %s, then %.1f× that for %d s, then the drain",
                     settings.sustainableRate() > 0 ? "given (--overload.rate)" : "measured with a backlog of photos",
                     settings.overloadFactor(), settings.overloadSeconds());
@@ -280,6 +297,82 @@ public final class ChaosRun {
             }
             s.pause(settings.settleSeconds());
         }
+    }
+
+    private void failover(Scenario s, String in) throws Exception {
+        s.publisher.startSteady(s.name, settings.rate());
+        s.pause(settings.settleSeconds());
+        int victim = cluster.leader(in);
+        List<String> led = cluster.partitionsLedBy(victim);
+        s.notes.put("partitions led by the killed node", led.size() + " of " + (INPUT_PARTITIONS + RESULT_PARTITIONS)
+                + ": " + led);
+        long pid = cluster.pid(victim);
+        long atMs = System.currentTimeMillis();
+        long atNs = System.nanoTime();
+        cluster.kill(victim);
+        ResultLedger.Disruption d = new ResultLedger.Disruption("leader kill", 1, atMs, "Kafka node " + victim, pid);
+        Duration recovery = Duration.ofSeconds(settings.recoverySeconds());
+        double elected = s.awaitUntil(() -> cluster.ledByOthersThan(victim), recovery) ? since(atNs) : Double.NaN;
+        long electedMs = System.currentTimeMillis();
+        s.notes.put("new leaders elected", secs(elected) + " after the kill (every partition led by another node)");
+        progress("%s: SIGKILL of node %d (pid %d, leading %s); new leaders after %s", s.name, victim, pid, led,
+                secs(elected));
+
+        s.pause(settings.brokerDownSeconds());
+        cluster.restart(victim, START_TIMEOUT);
+        long restartedMs = System.currentTimeMillis();
+        s.notes.put("killed node serving again", secs(since(atNs)) + " after the kill (restarted after "
+                + settings.brokerDownSeconds() + " s)");
+        double inSync = s.awaitUntil(cluster::fullyInSync, recovery) ? since(atNs) : Double.NaN;
+        s.notes.put("replicas in sync again", secs(inSync) + " after the kill (all " + FailoverCluster.NODES
+                + " nodes in every partition's ISR)");
+        boolean ready = !Double.isNaN(s.awaitReady(recovery));
+        double whole = !Double.isNaN(inSync) && ready ? since(atNs) : Double.NaN;
+        // The backlog is what was published while the partitions had no leader.
+        s.awaitUntil(() -> s.live.allAnsweredPublishedBefore(electedMs) > 0, recovery);
+        long drainedMs = s.live.allAnsweredPublishedBefore(electedMs);
+        s.notes.put("backlog answered", drainedMs <= 0 ? "NOT within " + recovery.toSeconds() + " s" : String.format(
+                "%.1f s after the kill: every request published before the new leaders were elected (%.1f s after the"
+                + " kill) had its answer", (drainedMs - atMs) / 1000.0, (electedMs - atMs) / 1000.0));
+        long firstNewMs = s.live.firstAnswerPublishedAfter(atMs);
+        double firstNew = firstNewMs <= 0 ? Double.NaN : (firstNewMs - atMs) / 1000.0;
+        s.notes.put("first answer to a request published after the kill", secs(firstNew) + " after the kill");
+        s.recoveries.add(new ScenarioOutcome.Recovery(d, whole, firstNew, "new leaders after " + secs(elected)
+                + "; recovered = killed node back in every ISR and every worker ready"));
+        if (Double.isNaN(whole)) {
+            s.problems.add("failover: not whole again within " + recovery.toSeconds() + " s (replicas in sync: "
+                    + secs(inSync) + ", workers ready: " + ready + ")");
+        }
+        progress("%s: node %d back; replicas in sync after %s; %s; answered %d/%d", s.name, victim, secs(inSync),
+                s.notes.get("backlog answered"), s.live.answered(), s.live.requests());
+        s.pause(settings.settleSeconds());
+    }
+
+    /** Starts the failover scenario's cluster with its topics; returns its bootstrap servers. */
+    private String startCluster(String in, String out) throws Exception {
+        cluster = FailoverCluster.start(clusterDir(), cli.jvmOptions(), children, in, INPUT_PARTITIONS, out,
+                RESULT_PARTITIONS, START_TIMEOUT);
+        progress("failover: %d-node KRaft cluster serving at %s", FailoverCluster.NODES, cluster.bootstrapServers());
+        return cluster.bootstrapServers();
+    }
+
+    private Path clusterDir() {
+        return settings.runDir().resolve("kafka-cluster");
+    }
+
+    private void stopCluster() {
+        if (cluster != null) {
+            cluster.close();
+            cluster = null;
+        }
+    }
+
+    private static double since(long ns) {
+        return (System.nanoTime() - ns) / 1e9;
+    }
+
+    private static String secs(double s) {
+        return Double.isNaN(s) ? "NOT within the recovery time" : String.format("%.1f s", s);
     }
 
     private void overload(Scenario s) throws Exception {
@@ -422,6 +515,18 @@ public final class ChaosRun {
             return Double.NaN;
         }
 
+        /** Waits (reading answers) until {@code done}; false on timeout. */
+        boolean awaitUntil(java.util.function.BooleanSupplier done, Duration timeout) {
+            long start = System.nanoTime();
+            while (System.nanoTime() - start < timeout.toNanos()) {
+                if (done.getAsBoolean()) {
+                    return true;
+                }
+                pause(0.2);
+            }
+            return false;
+        }
+
         /** Seconds from now until a request published after {@code publishedAfterMs} has an answer; NaN on timeout. */
         double awaitAnswerToRequestAfter(long publishedAfterMs, Duration timeout) {
             long start = System.nanoTime();
@@ -459,6 +564,13 @@ public final class ChaosRun {
     }
 
     private static final Pattern NOTABLE = Pattern.compile("\\b(WARN|ERROR|FATAL|SEVERE)\\b|Exception|hs_err|SIGSEGV|stopped:");
+
+    /** The broker's log and, when the failover scenario ran, its cluster nodes' logs. */
+    private List<Path> kafkaLogs() {
+        List<Path> logs = new ArrayList<>(List.of(settings.runDir().resolve("broker.log")));
+        FailoverCluster.logs(clusterDir()).stream().filter(Files::exists).forEach(logs::add);
+        return logs;
+    }
 
     /** The worker logs of a fleet (fleet up names them after the worker ids). */
     static List<Path> workerLogs(FleetProcess fleet) {
@@ -556,6 +668,7 @@ public final class ChaosRun {
         if (broker != null) {
             broker.close();
         }
+        stopCluster();
         List<Long> killed = children.killSurvivors();
         if (!killed.isEmpty()) {
             System.out.println("chaos: SIGKILLed leftover child processes " + killed);

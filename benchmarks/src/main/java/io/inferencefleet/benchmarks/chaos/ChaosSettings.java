@@ -15,17 +15,17 @@ import java.util.stream.Collectors;
  * The chaos run's settings, concluded once from {@code --name=value} flags ({@link Flags}): every
  * name, default and check is here, and everything else reads this record.
  *
- * @param scenarios which scenarios to run, in this order: {@code kill}, {@code broker}, {@code overload}
+ * @param scenarios which scenarios to run, in this order: {@code kill}, {@code broker}, {@code overload}, {@code failover}
  * @param kills worker SIGKILLs in the kill scenario
  * @param brokerKills broker SIGKILLs in the broker scenario
- * @param rate requests per second published during the kill and broker scenarios ({@code auto}: by model)
+ * @param rate requests per second published during the kill, broker and failover scenarios ({@code auto}: by model)
  * @param overloadSeconds length of the overload phase
  * @param overloadFactor offered rate during overload, as a multiple of the measured (or given) sustainable rate
  * @param sustainableRate the fleet's sustainable rate, or 0 to measure it with a backlog first
  * @param model {@code tiny} or {@code resnet50}
  * @param perNode workers per NUMA node ({@code fleet up --per-node})
  * @param settleSeconds load between disruptions once the fleet is ready again (and before the first)
- * @param brokerDownSeconds how long the broker stays dead before it is restarted
+ * @param brokerDownSeconds how long the broker (failover: the killed Kafka node) stays dead before it is restarted
  * @param recoverySeconds a worker or broker not back (ready) within this is reported as not recovered
  * @param drainIdleSeconds the drain is given up when no new result arrived for this long
  * @param badEvery every Nth request is a bad record (bad JSON, missing file, truncated image, in turn)
@@ -38,7 +38,7 @@ record ChaosSettings(List<String> scenarios, int kills, int brokerKills, double 
                      double overloadFactor, double sustainableRate, String model, int perNode, int settleSeconds,
                      int brokerDownSeconds, int recoverySeconds, int drainIdleSeconds, int badEvery,
                      Map<String, String> workerSettings, Path runDir, Path out, String command) {
-    static final List<String> SCENARIOS = List.of("kill", "broker", "overload");
+    static final List<String> SCENARIOS = List.of("kill", "broker", "overload", "failover");
     static final List<String> MODELS = List.of("tiny", "resnet50");
     static final Map<String, String> DEFAULTS = defaults();
 

@@ -40,6 +40,11 @@ final class FleetCli {
         return command;
     }
 
+    /** The project's {@code jvm.options}, which every JVM of the fleet starts with. */
+    Path jvmOptions() {
+        return jvmOptions;
+    }
+
     Path root() {
         return root;
     }

@@ -115,6 +115,14 @@ public final class ResultChecker implements AutoCloseable {
         return ledger.answeredPublishedAfter(publishedAfterMs);
     }
 
+    long firstAnswerPublishedAfter(long publishedAfterMs) {
+        return ledger.firstAnswerPublishedAfter(publishedAfterMs);
+    }
+
+    long allAnsweredPublishedBefore(long publishedBeforeMs) {
+        return ledger.allAnsweredPublishedBefore(publishedBeforeMs);
+    }
+
     int answersBetween(long fromMs, long toMs) {
         return ledger.answersBetween(fromMs, toMs);
     }

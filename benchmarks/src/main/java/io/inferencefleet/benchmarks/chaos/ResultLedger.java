@@ -203,6 +203,43 @@ final class ResultLedger {
         return (int) first.values().stream().filter(t -> t >= fromMs && t < toMs).count();
     }
 
+    /** The earliest answer (first result) to a request published after {@code publishedAfterMs}, or -1. */
+    long firstAnswerPublishedAfter(long publishedAfterMs) {
+        long earliest = -1;
+        for (Result r : results) {
+            String id = requestOf(r);
+            if (id != null && requests.get(id).timestampMs() > publishedAfterMs && (earliest < 0 || r.timestampMs() < earliest)) {
+                earliest = r.timestampMs();
+            }
+        }
+        return earliest;
+    }
+
+    /**
+     * When the last of the requests published before {@code publishedBeforeMs} got its answer (its
+     * earliest result's timestamp), or -1 while one of them has none.
+     */
+    long allAnsweredPublishedBefore(long publishedBeforeMs) {
+        Map<String, Long> first = new HashMap<>();
+        for (Result r : results) {
+            String id = requestOf(r);
+            if (id != null) {
+                first.merge(id, r.timestampMs(), Math::min);
+            }
+        }
+        long last = 0;
+        for (Request q : requests.values()) {
+            if (q.timestampMs() < publishedBeforeMs) {
+                Long answer = first.get(q.id());
+                if (answer == null) {
+                    return -1;
+                }
+                last = Math.max(last, answer);
+            }
+        }
+        return last;
+    }
+
     Tally tally(List<Disruption> disruptions) {
         Map<String, List<Result>> byRequest = new HashMap<>();
         int unmatched = 0;

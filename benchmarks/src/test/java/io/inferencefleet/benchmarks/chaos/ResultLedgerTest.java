@@ -96,6 +96,23 @@ class ResultLedgerTest {
         assertTrue(buckets.get(2)[0] == 0 && buckets.get(2)[1] == 1);
     }
 
+    @Test
+    void failoverTimesComeFromTheAnswersOfRequestsPublishedBeforeAndAfterAnInstant() {
+        request("k-000001", "{\"id\":\"k-000001\",\"imageUri\":\"file:///a.jpg\"}", 0, 0, 1_000);
+        request("k-000002", "{\"id\":\"k-000002\",\"imageUri\":\"file:///b.jpg\"}", 0, 1, 2_000);
+        request("k-000003", "{\"id\":\"k-000003\",\"imageUri\":\"file:///c.jpg\"}", 0, 2, 3_000);
+        assertEquals(-1, ledger.firstAnswerPublishedAfter(1_500));
+        result("k-000003", ok("k-000003", 0, 2), 7_000);
+        result("k-000001", ok("k-000001", 0, 0), 8_000);
+        assertEquals(-1, ledger.allAnsweredPublishedBefore(2_500), "k-000002 has no answer yet");
+        assertEquals(8_000, ledger.allAnsweredPublishedBefore(1_500));
+        result("k-000002", ok("k-000002", 0, 1), 9_000);
+        result("k-000001", ok("k-000001", 0, 0), 9_500);  // a duplicate does not move the answer
+        assertEquals(9_000, ledger.allAnsweredPublishedBefore(2_500));
+        assertEquals(7_000, ledger.firstAnswerPublishedAfter(1_500), "k-000003 (published at 3 s) answered first");
+        assertEquals(-1, ledger.firstAnswerPublishedAfter(3_000));
+    }
+
     private void request(String key, String json, int partition, long offset, long timestampMs) {
         ledger.addRequest(key.getBytes(StandardCharsets.UTF_8), json.getBytes(StandardCharsets.UTF_8), partition, offset,
                 timestampMs);

@@ -207,7 +207,7 @@ public final class SingleNodeKafka implements AutoCloseable {
         return new SingleNodeKafka(server, lock, dir, ephemeral, port, clusterId, format);
     }
 
-    private static FileLock lock(Path file) throws IOException {
+    static FileLock lock(Path file) throws IOException {
         FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         FileLock lock;
         try {
@@ -224,36 +224,10 @@ public final class SingleNodeKafka implements AutoCloseable {
 
     /** The single-node settings of both modes; see the class comment for what is persisted where. */
     static Properties settings(Path data, int port, int controllerPort) {
-        Map<String, String> s = new LinkedHashMap<>();
-        s.put("process.roles", "broker,controller");
-        s.put("node.id", Integer.toString(NODE_ID));
-        // A static voter set: the controller's address lives in this file, not in the formatted
-        // metadata, so changing the ports later only needs a restart.
-        s.put("controller.quorum.voters", NODE_ID + "@127.0.0.1:" + controllerPort);
-        s.put("listeners", "PLAINTEXT://127.0.0.1:" + port + ",CONTROLLER://127.0.0.1:" + controllerPort);
-        s.put("advertised.listeners", "PLAINTEXT://127.0.0.1:" + port);
-        s.put("controller.listener.names", "CONTROLLER");
-        s.put("inter.broker.listener.name", "PLAINTEXT");
-        s.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
-        s.put("log.dirs", data.toAbsolutePath().toString());
-        // One node: every internal topic has one replica.
-        s.put("offsets.topic.replication.factor", "1");
-        s.put("transaction.state.log.replication.factor", "1");
-        s.put("transaction.state.log.min.isr", "1");
-        s.put("share.coordinator.state.topic.replication.factor", "1");
-        s.put("share.coordinator.state.topic.min.isr", "1");
-        s.put("default.replication.factor", "1");
-        s.put("min.insync.replicas", "1");
-        // A group of one worker should not wait 3 s for others to join.
-        s.put("group.initial.rebalance.delay.ms", "0");
-        s.put("auto.create.topics.enable", "true");
-        s.put("num.partitions", "1");
-        Properties props = new Properties();
-        props.putAll(s);
-        return props;
+        return NodeSettings.combinedNode(NODE_ID, data, List.of(port), List.of(controllerPort));
     }
 
-    private static void format(Path propsFile, String clusterId) {
+    static void format(Path propsFile, String clusterId) {
         // StorageTool reports on the stream it is given; keep it off the caller's stdout.
         ByteArrayOutputStream output = new ByteArrayOutputStream();
         int code;
@@ -267,7 +241,7 @@ public final class SingleNodeKafka implements AutoCloseable {
         }
     }
 
-    private static String readClusterId(Path meta) throws IOException {
+    static String readClusterId(Path meta) throws IOException {
         Properties properties = new Properties();
         try (Reader reader = Files.newBufferedReader(meta, StandardCharsets.UTF_8)) {
             properties.load(reader);
@@ -365,7 +339,7 @@ public final class SingleNodeKafka implements AutoCloseable {
         }
     }
 
-    private static void deleteTree(Path root) throws IOException {
+    static void deleteTree(Path root) throws IOException {
         try {
             Files.walkFileTree(root, new SimpleFileVisitor<>() {
                 @Override
