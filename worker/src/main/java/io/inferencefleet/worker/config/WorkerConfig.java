@@ -41,6 +41,16 @@ public final class WorkerConfig {
             "Kafka consumer group shared by all workers.");
     public static final ConfigKey<Boolean> DEAD_LETTER = ConfigKey.bool("dead.letter.enabled", false,
             "Also copy every request that ends in ERROR to <input.topic>.DLT with error headers.");
+    public static final ConfigKey<String> DELIVERY_GUARANTEE = ConfigKey.choice("delivery.guarantee",
+            "at-least-once", List.of("at-least-once", "exactly-once"), "at-least-once: offsets committed after each"
+            + " result is acknowledged (a killed worker's uncommitted requests are answered again: duplicates possible);"
+            + " exactly-once: results, dead-letter copies and offsets in one Kafka transaction, input read"
+            + " read_committed: each request's answer seen once by read_committed readers.");
+    public static final ConfigKey<Integer> TRANSACTION_INTERVAL_MS = ConfigKey.integer("transaction.interval.ms", 100, 1,
+            60_000, "exactly-once: a transaction commits this long after its first result (results become visible to"
+            + " read_committed readers then).");
+    public static final ConfigKey<Integer> TRANSACTION_MAX_RESULTS = ConfigKey.integer("transaction.max.results", 500, 1,
+            100_000, "exactly-once: or as soon as it holds this many results.");
     public static final ConfigKey<String> MODEL_DIR = ConfigKey.string("model.dir", "models/resnet50",
             "Model directory: a PaddleClas export or `fleet model generate` output.");
     public static final ConfigKey<Integer> PREDICTOR_THREADS = ConfigKey.integerOrAuto("predictor.threads", 1, 256,
@@ -100,7 +110,7 @@ public final class WorkerConfig {
             "Address the metrics server listens on.");
 
     static final List<ConfigKey<?>> KEYS = List.of(BOOTSTRAP_SERVERS, INPUT_TOPIC, RESULTS_TOPIC, GROUP_ID, DEAD_LETTER,
-            MODEL_DIR, PREDICTOR_THREADS, DECODER_THREADS, MATH_THREADS, PREDICTOR_PINNING, WORKERS_PER_NODE,
+            DELIVERY_GUARANTEE, TRANSACTION_INTERVAL_MS, TRANSACTION_MAX_RESULTS, MODEL_DIR, PREDICTOR_THREADS, DECODER_THREADS, MATH_THREADS, PREDICTOR_PINNING, WORKERS_PER_NODE,
             MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS, MAX_IMAGE_BYTES, FETCH_TIMEOUT_MS,
             MAX_IMAGE_PIXELS, MAX_ASPECT_RATIO, MAX_JPEG_SCANS, SHM_DIR, WORKER_ID, SHUTDOWN_TIMEOUT_MS, NUMA_NODE, NUMA_PIN, NUMA_TOPOLOGY, METRICS_PORT,
             METRICS_HOST);
@@ -121,12 +131,15 @@ public final class WorkerConfig {
     private final ThreadPlan threadPlan;
     private final FetchConfig fetch;
     private final int maxPollRecords;
+    private final boolean exactlyOnce;
+    private final int maxRequestBytes;
 
     private WorkerConfig(Map<String, Object> values, Map<String, String> origins, Map<String, String> kafka) {
         this.values = Collections.unmodifiableMap(values);
         this.origins = Collections.unmodifiableMap(origins);
         this.kafka = Collections.unmodifiableMap(kafka);
-        KafkaOverrides.check(this.kafka);
+        this.exactlyOnce = get(DELIVERY_GUARANTEE).equals("exactly-once");
+        KafkaOverrides.check(this.kafka, exactlyOnce);
         if (get(RESUME_IN_FLIGHT) >= get(MAX_IN_FLIGHT)) {
             throw new IllegalArgumentException("Invalid value " + get(RESUME_IN_FLIGHT) + " for resume.in.flight: must be"
                     + " below max.in.flight (" + get(MAX_IN_FLIGHT) + ")");
@@ -143,6 +156,43 @@ public final class WorkerConfig {
         this.fetch = concludeFetch();
         // Small polls (a quarter of the bound) let intake pause before the bound, not after it.
         this.maxPollRecords = Math.max(1, get(MAX_IN_FLIGHT) / 4);
+        this.maxRequestBytes = concludeMaxRequestBytes();
+    }
+
+    private int concludeMaxRequestBytes() {
+        Object value = kafkaProducer().get("max.request.size");
+        if (value == null) {
+            return 1_048_576;  // Kafka's default
+        }
+        try {
+            int bytes = Integer.parseInt(value.toString().trim());
+            if (bytes > 0) {
+                return bytes;
+            }
+        } catch (NumberFormatException e) {
+            // named below
+        }
+        throw new IllegalArgumentException("Invalid value " + value + " for kafka.producer.max.request.size: must be a"
+                + " positive integer");
+    }
+
+    /** {@code delivery.guarantee=exactly-once}. */
+    public boolean exactlyOnce() {
+        return exactlyOnce;
+    }
+
+    /**
+     * Exactly-once: the producer's {@code transactional.id}, {@code <group.id>-<worker id>}: stable across
+     * restarts when {@code worker.id} is set (fleet up sets it), so that a restart aborts its crashed
+     * incarnation's open transaction at once; unique per running worker, as worker ids must be.
+     */
+    public String transactionalId() {
+        return get(GROUP_ID) + "-" + workerId;
+    }
+
+    /** The results producer's {@code max.request.size} ({@code kafka.producer.max.request.size}, else Kafka's default). */
+    public int maxRequestBytes() {
+        return maxRequestBytes;
     }
 
     /**

@@ -1,7 +1,10 @@
 package io.inferencefleet.worker.job;
 
 import io.inferencefleet.messages.InferenceRequest;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Headers;
 
@@ -27,6 +30,8 @@ public final class Job {
     private byte[] imageBytes;
     private double fetchMs = Double.NaN;
     private double preprocessMs = Double.NaN;
+    /** Exactly-once only: the answer's records, written by the intake in its transaction. */
+    private final List<ProducerRecord<byte[], byte[]>> staged = new ArrayList<>(2);
 
     /** @param request null when the record was not a valid request */
     public Job(TopicPartition partition, long offset, byte[] key, byte[] value, Headers headers,
@@ -116,6 +121,23 @@ public final class Job {
 
     public boolean isAnswered() {
         return answered.get();
+    }
+
+    /**
+     * Exactly-once: keeps one of the answer's records (result, dead-letter copy) for the intake's
+     * transaction. Called by the answering threads before the job is acknowledged, which publishes it.
+     */
+    public void stage(ProducerRecord<byte[], byte[]> record) {
+        synchronized (staged) {
+            staged.add(record);
+        }
+    }
+
+    /** The staged records, in the order staged. */
+    public List<ProducerRecord<byte[], byte[]>> stagedRecords() {
+        synchronized (staged) {
+            return List.copyOf(staged);
+        }
     }
 
     /** Identifies the job in a lane's registry (the shm record carries partition and offset). */

@@ -45,6 +45,9 @@ import org.slf4j.LoggerFactory;
  * sent truncated with header {@value #TRUNCATED_HEADER}. <b>Fatal</b> (anything the producer could not
  * deliver after its retries, and for good: authentication, authorization, fencing): recorded in the
  * acknowledgements, so that the intake stops without committing past the job.
+ *
+ * <p>With {@code delivery.guarantee=exactly-once} it writes through a {@link StagingSink}: the records
+ * are kept on the job, and the intake writes them with the offsets in one transaction.
  */
 public final class ResultPublisher implements Answers, AutoCloseable {
     /** Headers copied from the request to its result, so that tracing and correlation survive. */
@@ -61,7 +64,7 @@ public final class ResultPublisher implements Answers, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ResultPublisher.class);
 
-    private final Producer<byte[], byte[]> producer;
+    private final ResultSink sink;
     private final ResultFactory results;
     private final MessageCodec codec = new MessageCodec();
     private final String resultsTopic;
@@ -89,12 +92,36 @@ public final class ResultPublisher implements Answers, AutoCloseable {
     /** With the caller's producer (tests: Kafka's {@code MockProducer}); it is closed by {@link #close()}. */
     public ResultPublisher(Producer<byte[], byte[]> producer, String resultsTopic, String deadLetterTopic,
                            ResultFactory results, Acknowledgements acks, WorkerMetrics metrics) {
-        this.producer = producer;
+        this(ResultSink.of(producer), resultsTopic, deadLetterTopic, results, acks, metrics);
+    }
+
+    /**
+     * Writing through {@code sink}: {@link ResultSink#of a producer} (at-least-once), or {@link
+     * StagingSink} (exactly-once: the intake writes the records in its transaction).
+     */
+    public ResultPublisher(ResultSink sink, String resultsTopic, String deadLetterTopic,
+                           ResultFactory results, Acknowledgements acks, WorkerMetrics metrics) {
+        this.sink = sink;
         this.resultsTopic = resultsTopic;
         this.deadLetterTopic = deadLetterTopic;
         this.results = results;
         this.acks = acks;
         this.metrics = metrics;
+    }
+
+    /**
+     * The exactly-once producer's settings ({@code Transactions} in the intake writes with it): the
+     * at-least-once ones plus {@code transactional.id} and a {@code transaction.timeout.ms} of 10 s
+     * (Kafka Streams' choice for EOS; Kafka's own default, 60 s, would hold read_committed readers and
+     * the next owner's offset fetch that long after a worker dies), which {@code kafka.producer.*} may change.
+     */
+    public static Properties transactionalProducerProperties(String bootstrapServers, String clientId,
+                                                             String transactionalId, Map<String, Object> extra) {
+        Properties props = producerProperties(bootstrapServers, clientId, Map.of());
+        props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+        props.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 10_000);
+        props.putAll(extra);
+        return props;
     }
 
     private static Properties producerProperties(String bootstrapServers, String clientId, Map<String, Object> extra) {
@@ -203,7 +230,7 @@ public final class ResultPublisher implements Answers, AutoCloseable {
     private void send(ProducerRecord<byte[], byte[]> record, Job job,
                       java.util.function.Predicate<Exception> recover, Runnable acknowledged) {
         try {
-            producer.send(record, (metadata, exception) -> {
+            sink.send(job, record, (metadata, exception) -> {
                 if (exception == null) {
                     acknowledged.run();
                 } else if (!recover.test(exception)) {
@@ -270,13 +297,13 @@ public final class ResultPublisher implements Answers, AutoCloseable {
 
     /** Blocks until every record sent so far is acknowledged or failed. */
     public void flush() {
-        producer.flush();
+        sink.flush();
     }
 
     /** Waits (bounded) for what was sent; a replacement that has not been sent by then is lost like any unsent result. */
     @Override
     public void close() {
-        producer.close(java.time.Duration.ofSeconds(10));
+        sink.close();
         replacements.shutdownNow();
     }
 }
