@@ -21,8 +21,10 @@ import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.FencedInstanceIdException;
 import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.InvalidTxnStateException;
 import org.apache.kafka.common.errors.ProducerFencedException;
 import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.errors.TransactionCoordinatorFencedException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -276,11 +278,14 @@ public final class Transactions implements AutoCloseable {
     }
 
     /**
-     * Another producer with this transactional id, or a coordinator that aborted this one's timed-out
-     * transaction: this worker is a zombie. Restarting it would fence the other instance in turn.
+     * Another producer with this transactional id, or a coordinator that aborted this one's transaction
+     * after {@code transaction.timeout.ms} (Kafka 4.3 then answers the commit with
+     * {@code InvalidTxnStateException}, measured by {@code ExactlyOnceTest}): this worker is a zombie.
+     * Restarting it would fence the other instance in turn.
      */
     public static boolean fenced(Throwable e) {
         return e instanceof ProducerFencedException || e instanceof InvalidProducerEpochException
+                || e instanceof InvalidTxnStateException || e instanceof TransactionCoordinatorFencedException
                 || (e instanceof KafkaException && e.getCause() != null && e.getCause() != e && fenced(e.getCause()));
     }
 
