@@ -211,6 +211,25 @@ class ExactlyOnceTest {
                 assertEquals(offsets[1], offsets[0], "committed offset of " + tp + " is its end"));
     }
 
+    @Test
+    void aRebalanceCommitsBeforeTheRevocationCompletesSoTheNewOwnerAnswersNothingTwice() throws Exception {
+        broker.createTopic("join-in", 4);
+        broker.createTopic("join-out", 1);
+        List<String> ids = produce("join-in", "j", 400, "astronaut.png");  // large: the join happens mid-stream
+        Map<String, Long> perId;
+        try (Worker first = Worker.start(WorkerConfig.resolve(null, Map.of(), flags("join", "join-a")))) {
+            awaitCount("join-out", 40, Duration.ofSeconds(60));
+            try (Worker second = Worker.start(WorkerConfig.resolve(null, Map.of(), flags("join", "join-b")))) {
+                perId = countPerId(awaitIds("join-out", ids, Duration.ofSeconds(120)));
+                assertTrue(first.isRunning() && second.isRunning(), "a rebalance is not fatal");
+            }
+        }
+        assertEachOnce(ids, perId);
+        List<ConsumerRecord<byte[], byte[]>> all = read("join-out", true, Integer.MAX_VALUE, Duration.ofSeconds(3));
+        assertTrue(all.stream().anyMatch(r -> codec.decodeResult(r.value()).workerId().equals("join-b")),
+                "the second worker took partitions over");
+    }
+
     // ---- helpers
 
     private Map<String, String> flags(String prefix, String workerId) {

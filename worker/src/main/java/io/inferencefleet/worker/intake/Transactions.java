@@ -140,11 +140,16 @@ public final class Transactions implements AutoCloseable {
 
     private void write(Job job) {
         if (!open) {
-            producer.beginTransaction();
             open = true;
             beganNs = System.nanoTime();
             results = 0;
             sendFailure.set(null);
+            try {
+                producer.beginTransaction();
+            } catch (KafkaException e) {
+                // Fenced or failed before it began: commit() finds out and decides (nothing is sent).
+                sendFailure.set(e);
+            }
         }
         touched.add(job.partition());
         results++;
@@ -155,8 +160,8 @@ public final class Transactions implements AutoCloseable {
                         sendFailure.compareAndSet(null, e);
                     }
                 });
-            } catch (KafkaException e) {
-                // The producer is fenced or failed; commit() finds out and decides.
+            } catch (RuntimeException e) {
+                // The producer is fenced or failed (or the transaction never began); commit() finds out and decides.
                 sendFailure.compareAndSet(null, e);
             }
         }
@@ -192,7 +197,7 @@ public final class Transactions implements AutoCloseable {
         try {
             Exception failedSend = sendFailure.get();
             if (failedSend != null) {
-                return abort(failedSend);
+                return fatal(failedSend) ? fail(failedSend) : abort(failedSend);
             }
             if (!offsets.isEmpty()) {
                 producer.sendOffsetsToTransaction(offsets, group);
