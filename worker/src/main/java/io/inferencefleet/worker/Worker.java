@@ -11,6 +11,7 @@ import io.inferencefleet.worker.config.WorkerConfig;
 import io.inferencefleet.worker.fetch.ImageFetcher;
 import io.inferencefleet.worker.intake.Intake;
 import io.inferencefleet.worker.job.Acknowledgements;
+import io.inferencefleet.worker.job.RefusedRecords;
 import io.inferencefleet.worker.lane.Pipeline;
 import io.inferencefleet.worker.metrics.MetricsServer;
 import io.inferencefleet.worker.metrics.WorkerMetrics;
@@ -111,8 +112,10 @@ public final class Worker implements AutoCloseable {
             String deadLetterTopic = config.get(WorkerConfig.DEAD_LETTER) ? config.deadLetterTopic() : null;
             // At-least-once: the answering threads write the results. Exactly-once: they stage them on the
             // job, and the intake thread writes them with the offsets in its transactions.
+            RefusedRecords refused = new RefusedRecords();
             ResultPublisher publisher = config.exactlyOnce()
-                    ? new ResultPublisher(new StagingSink(config.maxRequestBytes()), config.get(WorkerConfig.RESULTS_TOPIC),
+                    ? new ResultPublisher(new StagingSink(config.maxRequestBytes(), refused),
+                            config.get(WorkerConfig.RESULTS_TOPIC),
                             deadLetterTopic, results, acks, metrics)
                     : new ResultPublisher(config.get(WorkerConfig.BOOTSTRAP_SERVERS), workerId,
                             config.get(WorkerConfig.RESULTS_TOPIC), deadLetterTopic, config.kafkaProducer(), results,
@@ -138,7 +141,7 @@ public final class Worker implements AutoCloseable {
                         ResultPublisher.transactionalProducerProperties(config.get(WorkerConfig.BOOTSTRAP_SERVERS),
                                 workerId, config.transactionalId(), config.kafkaProducer()))),
                         config.get(WorkerConfig.TRANSACTION_INTERVAL_MS),
-                        config.get(WorkerConfig.TRANSACTION_MAX_RESULTS), metrics);
+                        config.get(WorkerConfig.TRANSACTION_MAX_RESULTS), metrics, refused);
                 resources.add(transactions);  // the intake closes it; this closes it if the intake never ran
             }
             // Nothing below throws once the consumer exists: the intake thread owns and closes it.

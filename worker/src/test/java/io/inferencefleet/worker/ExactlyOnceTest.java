@@ -230,6 +230,39 @@ class ExactlyOnceTest {
                 "the second worker took partitions over");
     }
 
+    @Test
+    void aResultTheBrokerRefusesAsTooLargeAbortsOnceThenGoesOutAsResultTooLarge() throws Exception {
+        try (var admin = broker.admin()) {
+            broker.createTopic("big-in", 1);
+            // Smaller than the producer's max.request.size (1 MiB): only the broker can refuse the result.
+            admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic("big-out", 1, (short) 1)
+                    .configs(Map.of("max.message.bytes", "6000")))).all().get();
+        }
+        List<String> ids = produce("big-in", "b", 10, "apple.jpg");
+        try (KafkaProducer<byte[], byte[]> producer = broker.producer()) {
+            producer.send(new ProducerRecord<>("big-in", "big".getBytes(StandardCharsets.UTF_8), codec.encode(
+                    InferenceRequest.of("b-big", images.resolve("apple.jpg").toUri().toString())
+                            .withAttributes(Map.of("note", "n".repeat(8000)))))).get();
+        }
+        ids.add("b-big");
+        Map<String, String> flags = flags("big", "big-a");
+        flags.put("transaction.interval.ms", "2000");  // the refused result shares its transaction with others
+        Map<String, List<InferenceResult>> byId;
+        try (Worker worker = Worker.start(WorkerConfig.resolve(null, Map.of(), flags))) {
+            List<ConsumerRecord<byte[], byte[]>> records = awaitIds("big-out", ids, Duration.ofSeconds(90));
+            assertEachOnce(ids, countPerId(records));
+            byId = records.stream().map(r -> codec.decodeResult(r.value()))
+                    .collect(Collectors.groupingBy(InferenceResult::id));
+            String metrics = http(worker.metricsPort(), "/metrics");
+            assertEquals(1.0, counter(metrics, "fleet_transactions_total{outcome=\"aborted\"}"), metrics);
+            assertTrue(worker.isRunning(), "a refused result costs one abort, not the worker");
+        }
+        assertEquals("result_too_large", byId.get("b-big").get(0).error().code());
+        assertTrue(ids.stream().filter(id -> !id.equals("b-big"))
+                        .allMatch(id -> byId.get(id).get(0).status() == InferenceResult.Status.OK),
+                "the others are answered as before: " + byId);
+    }
+
     // ---- helpers
 
     private Map<String, String> flags(String prefix, String workerId) {

@@ -1,6 +1,7 @@
 package io.inferencefleet.worker.intake;
 
 import io.inferencefleet.worker.job.Job;
+import io.inferencefleet.worker.job.RefusedRecords;
 import io.inferencefleet.worker.metrics.WorkerMetrics;
 import java.time.Duration;
 import java.util.HashMap;
@@ -14,6 +15,7 @@ import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.AuthenticationException;
@@ -23,6 +25,8 @@ import org.apache.kafka.common.errors.InterruptException;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.InvalidTxnStateException;
 import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.RecordBatchTooLargeException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.errors.TransactionCoordinatorFencedException;
 import org.apache.kafka.common.errors.UnsupportedVersionException;
@@ -77,6 +81,7 @@ public final class Transactions implements AutoCloseable {
     private final long intervalNs;
     private final int maxResults;
     private final WorkerMetrics metrics;
+    private final RefusedRecords refused;
     /** Answered jobs waiting for an earlier record of their partition, by offset. */
     private final Map<TopicPartition, TreeMap<Long, Job>> held = new HashMap<>();
     private int heldCount;
@@ -87,6 +92,8 @@ public final class Transactions implements AutoCloseable {
     private final Set<TopicPartition> aborted = new HashSet<>();
     /** The first failed send of the open transaction (set on the producer's I/O thread). */
     private final AtomicReference<Exception> sendFailure = new AtomicReference<>();
+    /** A record refused as too large a second time (its replacement too): fatal, not retried. */
+    private final AtomicReference<Exception> refusedAgain = new AtomicReference<>();
     private boolean open;
     private long beganNs;
     private int results;
@@ -98,6 +105,13 @@ public final class Transactions implements AutoCloseable {
      * @param maxResults {@code transaction.max.results}: or as soon as it holds this many answers
      */
     public Transactions(Producer<byte[], byte[]> producer, long intervalMs, int maxResults, WorkerMetrics metrics) {
+        this(producer, intervalMs, maxResults, metrics, new RefusedRecords());
+    }
+
+    /** @param refused where a record the broker refuses as too large is noted for its next answer ({@code StagingSink}) */
+    public Transactions(Producer<byte[], byte[]> producer, long intervalMs, int maxResults, WorkerMetrics metrics,
+                        RefusedRecords refused) {
+        this.refused = refused;
         this.producer = producer;
         this.intervalNs = intervalMs * 1_000_000L;
         this.maxResults = maxResults;
@@ -157,6 +171,10 @@ public final class Transactions implements AutoCloseable {
             try {
                 producer.send(record, (metadata, e) -> {
                     if (e != null) {
+                        if (perRecord(e) && !refused.refused(job.partition(), job.offset(), record.topic())) {
+                            refusedAgain.set(e);
+                        }
+                        // Aborts the transaction (any failed send does); a refused record's next answer avoids it.
                         sendFailure.compareAndSet(null, e);
                     }
                 });
@@ -197,6 +215,10 @@ public final class Transactions implements AutoCloseable {
         try {
             Exception failedSend = sendFailure.get();
             if (failedSend != null) {
+                if (refusedAgain.get() != null) {
+                    abort(failedSend);
+                    return fail(refusedAgain.get());
+                }
                 return fatal(failedSend) ? fail(failedSend) : abort(failedSend);
             }
             if (!offsets.isEmpty()) {
@@ -292,6 +314,12 @@ public final class Transactions implements AutoCloseable {
         return e instanceof ProducerFencedException || e instanceof InvalidProducerEpochException
                 || e instanceof InvalidTxnStateException || e instanceof TransactionCoordinatorFencedException
                 || (e instanceof KafkaException && e.getCause() != null && e.getCause() != e && fenced(e.getCause()));
+    }
+
+    /** The broker refused this one record (too large, invalid): a smaller answer would go through. */
+    private static boolean perRecord(Throwable e) {
+        return e instanceof RecordTooLargeException || e instanceof RecordBatchTooLargeException
+                || e instanceof InvalidRecordException;
     }
 
     /** Errors after which the producer cannot go on: fencing, refusals. */

@@ -1,6 +1,7 @@
 package io.inferencefleet.worker.publish;
 
 import io.inferencefleet.worker.job.Job;
+import io.inferencefleet.worker.job.RefusedRecords;
 import java.nio.charset.StandardCharsets;
 import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -18,7 +19,8 @@ import org.apache.kafka.common.header.Header;
  * {@code max.request.size} with Kafka's framing overhead (an upper bound, as the producer's own check
  * is), and a record over it fails with {@link RecordTooLargeException}, which sends
  * {@link ResultPublisher} down its usual per-record path (a small {@code result_too_large} result, a
- * truncated dead-letter copy). Thread-safe.
+ * truncated dead-letter copy). A record the broker refused in an aborted transaction ({@link
+ * RefusedRecords}) takes the same path when it is answered again. Thread-safe.
  */
 public final class StagingSink implements ResultSink {
     /** A batch's header (magic 2) plus one record's largest varint framing. */
@@ -27,14 +29,24 @@ public final class StagingSink implements ResultSink {
     static final int HEADER_OVERHEAD_BYTES = 10;
 
     private final int maxRequestBytes;
+    private final RefusedRecords refused;
 
-    /** @param maxRequestBytes the transactional producer's {@code max.request.size} */
-    public StagingSink(int maxRequestBytes) {
+    /**
+     * @param maxRequestBytes the transactional producer's {@code max.request.size}
+     * @param refused what the broker refused in an aborted transaction: such a record fails here at once
+     */
+    public StagingSink(int maxRequestBytes, RefusedRecords refused) {
         this.maxRequestBytes = maxRequestBytes;
+        this.refused = refused;
     }
 
     @Override
     public void send(Job job, ProducerRecord<byte[], byte[]> record, Callback callback) {
+        if (refused.take(job.partition(), job.offset(), record.topic())) {
+            callback.onCompletion(null, new RecordTooLargeException("The broker refused this record as too large in"
+                    + " an earlier, aborted transaction (the topic's max.message.bytes is below max.request.size)"));
+            return;
+        }
         int bytes = upperBoundBytes(record);
         if (bytes > maxRequestBytes) {
             callback.onCompletion(null, new RecordTooLargeException("The record is at most " + bytes + " bytes"

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.inferencefleet.worker.job.Job;
+import io.inferencefleet.worker.job.RefusedRecords;
 import io.inferencefleet.worker.metrics.WorkerMetrics;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -17,6 +18,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InvalidTxnStateException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.TimeoutException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -121,6 +123,34 @@ class TransactionsTest {
         assertEquals(Transactions.Outcome.FATAL, tx.commit(tracker.takeCommittable(), GROUP));
         assertFalse(producer.transactionAborted(), "an abort could duplicate what may have committed");
         assertFalse(Transactions.fenced(tx.failure()), "exit 1: a restart resolves the transaction");
+    }
+
+    @Test
+    void aRecordTheBrokerRefusesIsNotedForItsNextAnswerAndASecondRefusalIsFatalNotAnEndlessRetry() {
+        MockProducer<byte[], byte[]> manual = new MockProducer<>(false, null, new ByteArraySerializer(),
+                new ByteArraySerializer());
+        RefusedRecords refused = new RefusedRecords();
+        Transactions t = new Transactions(manual, 100, 3, metrics, refused);
+        t.init();
+        for (int attempt = 1; attempt <= 2; attempt++) {
+            OffsetTracker fresh = new OffsetTracker();  // rewound: the record is read and answered again
+            fresh.accepted(TP, 0);
+            t.accepted(TP, 0);
+            Job job = new Job(TP, 0, null, new byte[0], new RecordHeaders(), null, System.nanoTime());
+            job.stage(new ProducerRecord<>("predictions", new byte[10]));
+            fresh.acknowledged(TP, 0);
+            t.hold(job);
+            t.release(TP, fresh.committable(TP));
+            manual.errorNext(new RecordTooLargeException("over the topic's max.message.bytes"));
+            Transactions.Outcome outcome = t.commit(fresh.takeCommittable(), GROUP);
+            if (attempt == 1) {
+                assertEquals(Transactions.Outcome.ABORTED, outcome);
+                assertTrue(refused.take(TP, 0, "predictions"), "noted for the next answer (StagingSink takes it)");
+            } else {
+                assertEquals(Transactions.Outcome.FATAL, outcome, "the replacement was refused too");
+                assertTrue(manual.transactionAborted());
+            }
+        }
     }
 
     @Test

@@ -28,7 +28,7 @@ class StagingSinkTest {
     private final MessageCodec codec = new MessageCodec();
 
     private ResultPublisher publisher(int maxRequestBytes) {
-        return new ResultPublisher(new StagingSink(maxRequestBytes), "predictions", "images.DLT",
+        return new ResultPublisher(new StagingSink(maxRequestBytes, new io.inferencefleet.worker.job.RefusedRecords()), "predictions", "images.DLT",
                 new ResultFactory(new InferenceResult.ModelRef("m", "v"), "w", "images", List.of(), 5), acks,
                 new WorkerMetrics());
     }
