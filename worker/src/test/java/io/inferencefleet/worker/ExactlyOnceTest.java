@@ -183,11 +183,56 @@ class ExactlyOnceTest {
     }
 
     @Test
+    void aWorkerJvmStoppedWithSigstopWhileItsPartitionsMoveGetsNothingThroughWhenContinued() throws Exception {
+        broker.createTopic("stop-in", 2);
+        broker.createTopic("stop-out", 1);
+        List<String> ids = produce("stop-in", "s", 240, "astronaut.png");
+        Map<String, String> a = flags("stop", "stop-a");
+        a.put("transaction.interval.ms", "1000");  // most of the time a transaction is open when the signal lands
+        Process zombie = WorkerProcesses.start(a, temp.resolve("stop-a.log"));
+        Map<String, Long> perId;
+        Integer exit;
+        try (Worker other = Worker.start(WorkerConfig.resolve(null, Map.of(), flags("stop", "stop-b")))) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
+            while (countFrom("stop-out", "stop-a") < 10 && System.nanoTime() < deadline) {
+                Thread.sleep(200);
+            }
+            assertTrue(countFrom("stop-out", "stop-a") >= 10, "the first worker answered before it was stopped");
+            signal("STOP", zombie.pid());
+            try {
+                perId = countPerId(awaitIds("stop-out", ids, Duration.ofSeconds(120)));  // the other took over
+            } finally {
+                signal("CONT", zombie.pid());
+            }
+            exit = zombie.waitFor(30, TimeUnit.SECONDS) ? zombie.exitValue() : null;
+            Thread.sleep(3000);  // anything the continued zombie could still get through
+            perId = countPerId(read("stop-out", true, Integer.MAX_VALUE, Duration.ofSeconds(3)));
+        } finally {
+            zombie.destroyForcibly();
+        }
+        assertEachOnce(ids, perId);
+        System.out.printf("sigstop test: the continued worker %s%n",
+                exit == null ? "kept running (it had no open transaction)" : "exited " + exit);
+        assertTrue(exit == null || exit == WorkerExit.FENCED, "a fenced zombie exits " + WorkerExit.FENCED + ": " + exit);
+    }
+
+    private long countFrom(String topic, String workerId) {
+        return read(topic, true, Integer.MAX_VALUE, Duration.ofMillis(700)).stream()
+                .filter(r -> workerId.equals(codec.decodeResult(r.value()).workerId())).count();
+    }
+
+    private static void signal(String name, long pid) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid)).inheritIO().start();
+        assertEquals(0, kill.waitFor(), "kill -" + name + " " + pid);
+    }
+
+    @Test
     void aWorkerKilledUnderLoadLeavesEveryRequestAnsweredExactlyOnce() throws Exception {
         broker.createTopic("kill-in", 2);
         broker.createTopic("kill-out", 1);
         List<String> ids = produce("kill-in", "k", 400, null);
         Map<String, String> a = flags("kill", "kill-a");
+        a.put("transaction.interval.ms", "1000");  // the kill most likely lands in an open transaction with results
         Map<String, String> b = flags("kill", "kill-b");
         Process killed = WorkerProcesses.start(a, temp.resolve("kill-a.log"));
         Map<String, Long> perId;
