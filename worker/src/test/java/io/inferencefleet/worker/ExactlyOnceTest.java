@@ -186,34 +186,86 @@ class ExactlyOnceTest {
     void aWorkerJvmStoppedWithSigstopWhileItsPartitionsMoveGetsNothingThroughWhenContinued() throws Exception {
         broker.createTopic("stop-in", 2);
         broker.createTopic("stop-out", 1);
-        List<String> ids = produce("stop-in", "s", 240, "astronaut.png");
         Map<String, String> a = flags("stop", "stop-a");
         a.put("transaction.interval.ms", "1000");  // most of the time a transaction is open when the signal lands
-        Process zombie = WorkerProcesses.start(a, temp.resolve("stop-a.log"));
+        Process zombie = WorkerProcesses.start(a, Path.of("target", "stop-a.log"));  // kept for a post-mortem
         Map<String, Long> perId;
+        List<String> ids;
         Integer exit;
-        try (Worker other = Worker.start(WorkerConfig.resolve(null, Map.of(), flags("stop", "stop-b")))) {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-            while (countFrom("stop-out", "stop-a") < 10 && System.nanoTime() < deadline) {
-                Thread.sleep(200);
+        try (SteadyLoad load = new SteadyLoad("stop-in", "s", 20)) {
+            // The worker JVM first (it starts slower than one in this JVM), the other once it answers.
+            awaitFrom("stop-out", "stop-a", 10, Duration.ofSeconds(90));
+            try (Worker other = Worker.start(WorkerConfig.resolve(null, Map.of(), flags("stop", "stop-b")))) {
+                awaitFrom("stop-out", "stop-b", 1, Duration.ofSeconds(60));  // the group has rebalanced
+                signal("STOP", zombie.pid());
+                try {
+                    // Longer than session.timeout.ms (6 s) and transaction.timeout.ms (5 s): its partitions move.
+                    Thread.sleep(15_000);
+                    ids = load.stop();
+                    awaitIds("stop-out", ids, Duration.ofSeconds(120));  // the other worker took over
+                } finally {
+                    signal("CONT", zombie.pid());
+                }
+                exit = zombie.waitFor(30, TimeUnit.SECONDS) ? zombie.exitValue() : null;
+                Thread.sleep(3000);  // anything the continued zombie could still get through
+                perId = countPerId(read("stop-out", true, Integer.MAX_VALUE, Duration.ofSeconds(3)));
             }
-            assertTrue(countFrom("stop-out", "stop-a") >= 10, "the first worker answered before it was stopped");
-            signal("STOP", zombie.pid());
-            try {
-                perId = countPerId(awaitIds("stop-out", ids, Duration.ofSeconds(120)));  // the other took over
-            } finally {
-                signal("CONT", zombie.pid());
-            }
-            exit = zombie.waitFor(30, TimeUnit.SECONDS) ? zombie.exitValue() : null;
-            Thread.sleep(3000);  // anything the continued zombie could still get through
-            perId = countPerId(read("stop-out", true, Integer.MAX_VALUE, Duration.ofSeconds(3)));
         } finally {
             zombie.destroyForcibly();
         }
         assertEachOnce(ids, perId);
-        System.out.printf("sigstop test: the continued worker %s%n",
+        System.out.printf("sigstop test: %d requests; the continued worker %s%n", ids.size(),
                 exit == null ? "kept running (it had no open transaction)" : "exited " + exit);
         assertTrue(exit == null || exit == WorkerExit.FENCED, "a fenced zombie exits " + WorkerExit.FENCED + ": " + exit);
+    }
+
+    /** Requests {@code prefix-i} of the shared photos in turn, at a steady rate, until {@link #stop()}. */
+    private final class SteadyLoad implements AutoCloseable {
+        private final List<String> ids = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private final Thread thread;
+        private volatile boolean running = true;
+
+        SteadyLoad(String topic, String prefix, int perSecond) throws Exception {
+            List<Path> photos = new ArrayList<>();
+            try (var files = Files.list(images)) {
+                files.filter(p -> !p.getFileName().toString().equals("truncated.jpg")).sorted().forEach(photos::add);
+            }
+            KafkaProducer<byte[], byte[]> producer = broker.producer();
+            thread = new Thread(() -> {
+                try (producer) {
+                    for (int i = 0; running; i++) {
+                        String id = prefix + "-" + i;
+                        producer.send(new ProducerRecord<>(topic, id.getBytes(StandardCharsets.UTF_8), codec.encode(
+                                InferenceRequest.of(id, photos.get(i % photos.size()).toUri().toString())))).get();
+                        ids.add(id);
+                        Thread.sleep(1000 / perSecond);
+                    }
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                }
+            }, "steady-load");
+            thread.start();
+        }
+
+        /** Stops sending; the ids sent. */
+        List<String> stop() throws InterruptedException {
+            running = false;
+            thread.join(10_000);
+            return List.copyOf(ids);
+        }
+
+        @Override
+        public void close() throws InterruptedException {
+            stop();
+        }
+    }
+
+    private void awaitFrom(String topic, String workerId, int atLeast, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (countFrom(topic, workerId) < atLeast && System.nanoTime() < deadline) {
+            Thread.sleep(200);
+        }
+        assertTrue(countFrom(topic, workerId) >= atLeast, workerId + " answered at least " + atLeast);
     }
 
     private long countFrom(String topic, String workerId) {
@@ -230,11 +282,11 @@ class ExactlyOnceTest {
     void aWorkerKilledUnderLoadLeavesEveryRequestAnsweredExactlyOnce() throws Exception {
         broker.createTopic("kill-in", 2);
         broker.createTopic("kill-out", 1);
-        List<String> ids = produce("kill-in", "k", 400, null);
+        List<String> ids = produce("kill-in", "k", 300, null);
         Map<String, String> a = flags("kill", "kill-a");
         a.put("transaction.interval.ms", "1000");  // the kill most likely lands in an open transaction with results
         Map<String, String> b = flags("kill", "kill-b");
-        Process killed = WorkerProcesses.start(a, temp.resolve("kill-a.log"));
+        Process killed = WorkerProcesses.start(a, Path.of("target", "kill-a.log"));  // kept for a post-mortem
         Map<String, Long> perId;
         int beforeKill;
         try (Worker survivor = Worker.start(WorkerConfig.resolve(null, Map.of(), b))) {
