@@ -69,6 +69,7 @@ public final class Worker implements AutoCloseable {
     private final Intake intake;
     private final Thread intakeThread;
     private final Pipeline pipeline;
+    private final ImageFetcher fetcher;
     private final Acknowledgements acks = new Acknowledgements();
     private final MetricsServer metricsServer;
     private final Path shmDir;
@@ -83,7 +84,7 @@ public final class Worker implements AutoCloseable {
             // Pin this thread first: every thread created from here on (intake, lanes, Kafka's
             // client threads, Paddle's math threads, Chronicle's) inherits the node's CPUs.
             Affinity.setAffinity(cpus);
-            LOG.info("event=worker_pinned numa_node={} cpus={}", config.get(WorkerConfig.NUMA_NODE), cpus);
+            LOG.info("event=worker_pinned numa_node={} cpus={}", config.numaNode(), cpus);
         }
         ThreadPlan plan = config.threadPlan();
         LOG.info("event=thread_plan predictors={} math_threads={} decoders={} pinning={} auto={}", plan.predictors(),
@@ -96,6 +97,10 @@ public final class Worker implements AutoCloseable {
                     .map(yml -> PaddleClasConfig.read(yml, PreprocessConfig.imageNet()))
                     .orElse(PaddleClasConfig.defaults(PreprocessConfig.imageNet()));
             PreprocessConfig preprocess = config.withImageLimits(clas.preprocess());
+            long labelled = clas.labels().stream().filter(java.util.Objects::nonNull).count();
+            clas.missingLabelFile().ifPresentOrElse(named -> LOG.warn("event=label_file_missing class_id_map_file={}"
+                    + " looked_in={} effect=\"results carry no labels\"", named, model.modelFile().getParent()),
+                    () -> LOG.info("event=labels file={} classes={}", clas.labelFile().orElse(null), labelled));
             Predictor original = Predictor.create(PredictorConfig.builder(model.modelFile(), model.paramsFile())
                     .mathThreads(plan.mathThreads()).build());
             resources.add(original);
@@ -106,25 +111,28 @@ public final class Worker implements AutoCloseable {
             ImageFetcher fetcher = new ImageFetcher(config.fetch());
             resources.add(fetcher);
             WorkerMetrics metrics = new WorkerMetrics();
+            metrics.watchFetcher(fetcher::stuckFileReaders, fetcher::unexpectedFailures);
+            this.fetcher = fetcher;
 
             ResultFactory results = new ResultFactory(modelRef(model), workerId, config.get(WorkerConfig.INPUT_TOPIC),
                     clas.labels(), clas.topK());
             String deadLetterTopic = config.get(WorkerConfig.DEAD_LETTER) ? config.deadLetterTopic() : null;
+            ResultPublisher.Source source = new ResultPublisher.Source(config.get(WorkerConfig.INPUT_TOPIC),
+                    config.get(WorkerConfig.GROUP_ID));
             // At-least-once: the answering threads write the results. Exactly-once: they stage them on the
             // job, and the intake thread writes them with the offsets in its transactions.
             RefusedRecords refused = new RefusedRecords();
             ResultPublisher publisher = config.exactlyOnce()
                     ? new ResultPublisher(new StagingSink(config.maxRequestBytes(), refused),
-                            config.get(WorkerConfig.RESULTS_TOPIC),
-                            deadLetterTopic, results, acks, metrics)
+                            config.get(WorkerConfig.RESULTS_TOPIC), deadLetterTopic, source, results, acks, metrics)
                     : new ResultPublisher(config.get(WorkerConfig.BOOTSTRAP_SERVERS), workerId,
-                            config.get(WorkerConfig.RESULTS_TOPIC), deadLetterTopic, config.kafkaProducer(), results,
-                            acks, metrics);
+                            config.get(WorkerConfig.RESULTS_TOPIC), deadLetterTopic, source, config.kafkaProducer(),
+                            results, acks, metrics);
             // Closed in reverse: the intake first, the pipeline before the publisher it answers through,
             // the publisher before the original predictor.
             resources.add(publisher);
             int maxInFlight = config.get(WorkerConfig.MAX_IN_FLIGHT);
-            pipeline = new Pipeline(plan, workerId, config.shmDir(), maxInFlight, original, preprocess, fetcher,
+            pipeline = new Pipeline(plan, config.batchPlan(), workerId, config.shmDir(), maxInFlight, original, preprocess, fetcher,
                     publisher, predictorCpus(cpus, plan), SystemEpochClock.INSTANCE, metrics);
             resources.add(pipeline);
             int port = config.get(WorkerConfig.METRICS_PORT);
@@ -185,10 +193,10 @@ public final class Worker implements AutoCloseable {
         return thread != null && thread.isAlive() && pipeline.alive();
     }
 
-    /** {@code /ready}: partitions assigned, results can be written, every agent runs. */
+    /** {@code /ready}: partitions assigned, results can be written, every agent runs, file reads are possible. */
     public boolean ready() {
         Intake running = intake;
-        return running != null && running.ready();
+        return running != null && running.ready() && !fetcher.allFileReadersStuck();
     }
 
     /** The exit code for a worker that stopped on its own ({@link WorkerExit}). */

@@ -2,6 +2,7 @@ package io.inferencefleet.worker;
 
 import io.inferencefleet.worker.config.KeyValueArgs;
 import io.inferencefleet.worker.config.WorkerConfig;
+import io.inferencefleet.worker.numa.NumaTopology;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -64,12 +65,12 @@ public final class WorkerMain {
 
     /**
      * Starts the worker the configuration describes, or with {@code numa.node=-1} one worker per NUMA
-     * node, each pinned to its node, named {@code <worker.id>-n<node>}, with the metrics port and shm
-     * directory of its {@link WorkerConfig#slot slot}.
+     * node that has CPUs this process may run on, each pinned to those CPUs, named
+     * {@code <worker.id>-n<node>}, with the metrics port and shm directory of its {@link WorkerConfig#slot slot}.
      */
     public static List<Worker> startWorkers(Path file, Map<String, String> env, Map<String, String> flags) {
         WorkerConfig config = WorkerConfig.resolve(file, env, flags);
-        if (config.get(WorkerConfig.NUMA_NODE) >= 0) {
+        if (config.numaNode() >= 0) {
             return List.of(Worker.start(config));
         }
         List<Worker> workers = new ArrayList<>();
@@ -78,6 +79,8 @@ public final class WorkerMain {
             for (int node : config.topology().nodes().keySet()) {
                 Map<String, String> perNode = new LinkedHashMap<>(flags);
                 perNode.put(WorkerConfig.NUMA_NODE.name(), Integer.toString(node));
+                // Read once, before the first worker pins this thread (which would narrow a later read).
+                perNode.put(WorkerConfig.NUMA_ALLOWED_CPUS.name(), NumaTopology.cpuList(config.allowedCpus()));
                 perNode.putAll(config.slot(config.workerId() + "-n" + node, ordinal++).flags());
                 workers.add(Worker.start(WorkerConfig.resolve(file, env, perNode)));
             }

@@ -2,7 +2,6 @@ package io.inferencefleet.worker;
 
 import io.inferencefleet.testing.SharedImages;
 import io.inferencefleet.testing.KafkaBroker;
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -142,16 +141,67 @@ class WorkerKafkaTest {
 
         ConsumerRecord<byte[], byte[]> traced = records.stream()
                 .filter(r -> "traced".equals(new String(r.key(), StandardCharsets.UTF_8))).findFirst().orElseThrow();
-        assertArrayEquals("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".getBytes(StandardCharsets.UTF_8),
-                traced.headers().lastHeader("traceparent").value(), "trace context copied to the result");
+        // W3C Trace Context: the result is a child span of the request's (same trace id, new span id, flags kept).
+        String child = new String(traced.headers().lastHeader("traceparent").value(), StandardCharsets.UTF_8);
+        assertTrue(child.matches("00-0af7651916cd43dd8448eb211c80319c-[0-9a-f]{16}-01"), child);
+        assertTrue(!child.contains("b7ad6b7169203331"), child);
 
         long errors = expected.values().stream().filter(v -> !v.equals("OK") && !v.equals("EXPIRED")).count();
         List<ConsumerRecord<byte[], byte[]>> dead = broker.readAll("images.DLT", (int) errors, Duration.ofSeconds(20));
         assertEquals(errors, dead.size(), "every ERROR request copied to the dead-letter topic");
         assertTrue(dead.stream().allMatch(r -> r.headers().lastHeader("fleet.error.code") != null));
+        for (ConsumerRecord<byte[], byte[]> copy : dead) {
+            // Spring Kafka's DeadLetterPublishingRecoverer headers, decoded as Spring writes them (big-endian int/long).
+            String source = new String(copy.headers().lastHeader("fleet.source").value(), StandardCharsets.UTF_8);
+            assertEquals(source, "images-" + java.nio.ByteBuffer.wrap(copy.headers().lastHeader(
+                    "kafka_dlt-original-partition").value()).getInt() + "@" + java.nio.ByteBuffer.wrap(
+                    copy.headers().lastHeader("kafka_dlt-original-offset").value()).getLong());
+            assertEquals("images", new String(copy.headers().lastHeader("kafka_dlt-original-topic").value(),
+                    StandardCharsets.UTF_8));
+            assertEquals("inference-fleet", new String(copy.headers().lastHeader("kafka_dlt-original-consumer-group")
+                    .value(), StandardCharsets.UTF_8));
+            assertEquals("CreateTime", new String(copy.headers().lastHeader("kafka_dlt-original-timestamp-type").value(),
+                    StandardCharsets.UTF_8));
+            long sentMs = java.nio.ByteBuffer.wrap(copy.headers().lastHeader("kafka_dlt-original-timestamp").value())
+                    .getLong();
+            assertTrue(Math.abs(System.currentTimeMillis() - sentMs) < 600_000, "original timestamp " + sentMs);
+        }
 
         broker.committedVsEnd("inference-fleet", "images").forEach((tp, offsets) ->
                 assertEquals(offsets[1], offsets[0], "committed offset of " + tp + " is its end"));
+    }
+
+    @Test
+    void resultsCarryTheLabelsOfTheClassIdMapFileTheModelsInferenceYmlNames() throws Exception {
+        broker.createTopic("labelled", 1);
+        broker.createTopic("labelled-results", 1);
+        Path model = temp.resolve("tiny-labelled");
+        BuiltinModels.generate("tiny", Files.createDirectories(model), 1);  // 10 classes
+        Path yml = model.resolve("inference.yml");
+        Files.writeString(yml, Files.readString(yml) + "  class_id_map_file: ppcls/utils/tiny_label_list.txt\n");
+        StringBuilder labels = new StringBuilder();
+        for (int id = 9; id >= 0; id--) {  // ids out of line order: labels go by id
+            labels.append(id).append(" label of class ").append(id).append('\n');
+        }
+        Files.writeString(model.resolve("tiny_label_list.txt"), labels.toString());
+        Path images = sharedImages();
+        try (KafkaProducer<byte[], byte[]> producer = broker.producer()) {
+            producer.send(new ProducerRecord<>("labelled", "apple".getBytes(StandardCharsets.UTF_8), codec.encode(
+                    InferenceRequest.of("apple", images.resolve("apple.jpg").toUri().toString()).withTopK(10)))).get();
+        }
+        Map<String, String> flags = WorkerFlags.of(broker.bootstrapServers(), "labelled", "labelled-results", "labelled",
+                model, images);
+        flags.put("shm.dir", temp.resolve("shm").toString());
+        flags.put("metrics.port", "-1");
+        InferenceResult result;
+        try (Worker worker = Worker.start(WorkerConfig.resolve(null, Map.of(), flags))) {
+            result = codec.decodeResult(broker.readAll("labelled-results", 1, Duration.ofSeconds(60)).get(0).value());
+        }
+        assertEquals(Status.OK, result.status(), result.toString());
+        assertEquals(10, result.predictions().size());
+        for (InferenceResult.Prediction p : result.predictions()) {
+            assertEquals("label of class " + p.classId(), p.label(), result.toString());
+        }
     }
 
     @Test

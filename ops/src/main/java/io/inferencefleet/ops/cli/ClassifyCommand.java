@@ -51,7 +51,7 @@ final class ClassifyCommand implements Callable<Integer> {
         ModelFiles files = ModelFiles.inDirectory(dir);
         PaddleClasConfig clas = files.inferenceConfig()
                 .map(yml -> PaddleClasConfig.read(yml, PreprocessConfig.imageNet()))
-                .orElse(new PaddleClasConfig(PreprocessConfig.imageNet(), 5, java.util.Optional.empty()));
+                .orElse(PaddleClasConfig.defaults(PreprocessConfig.imageNet()));
         if (DefaultModel.isSynthetic(files)) {
             out.println("note: " + dir + " has synthetic weights: classes and scores are meaningless. "
                     + "Use --model with a PaddleClas export (inference.pdmodel, inference.pdiparams, inference.yml).");
@@ -80,7 +80,7 @@ final class ClassifyCommand implements Callable<Integer> {
                 predictor.copyOutput(0, scores);
                 long t2 = System.nanoTime();
                 int best = argMax(scores);
-                String label = best < labels.size() ? " " + labels.get(best) : "";
+                String label = best < labels.size() && labels.get(best) != null ? " " + labels.get(best) : "";
                 out.printf("%-28s OK    class=%d%s score=%.4f  preprocess=%.1fms infer=%.1fms%n", image.getFileName(),
                         best, label, scores[best], (t1 - t0) / 1e6, (t2 - t1) / 1e6);
                 ok++;

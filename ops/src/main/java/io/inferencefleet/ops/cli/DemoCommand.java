@@ -45,7 +45,8 @@ import picocli.CommandLine.Spec;
 /**
  * {@code fleet demo}: the whole system on this machine with nothing installed. Starts a real local
  * KRaft broker, generates {@code resnet50} if missing, starts a worker, submits every image of a
- * directory, prints one line per result as it arrives, stops everything.
+ * directory, prints one line per result as it arrives, stops everything. Only its own lines are
+ * printed: log lines go to {@value #LOG_FILE_NAME} unless {@code --verbose} ({@link LogDestination}).
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
         description = {"Run the whole pipeline locally: embedded Kafka broker, generated ResNet-50, one worker,",
@@ -64,12 +65,23 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--predictors", defaultValue = "2", description = "Predictor threads (default: ${DEFAULT-VALUE}).")
     int predictors;
 
+    /** Where the broker's, worker's and libraries' log lines go unless {@code --verbose}. */
+    static final String LOG_FILE_NAME = ".fleet/demo.log";
+    static final Path LOG_FILE = Path.of(LOG_FILE_NAME);
+
+    @Option(names = "--verbose", description = "Also print the log lines of Kafka, the worker and the libraries (default:"
+            + " they go to " + LOG_FILE_NAME + ", and only the demo's own lines are printed).")
+    boolean verbose;
+
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         long start = System.nanoTime();
         Path model = modelDir != null ? modelDir : DefaultModel.ensure(out);
         out.println("model    " + model.toAbsolutePath());
+        if (!verbose) {
+            out.println("log      " + LOG_FILE.toAbsolutePath() + " (Kafka, worker; --verbose prints it here)");
+        }
         Path images = (imagesDir != null ? imagesDir : defaultImages(out)).toRealPath();
         List<Path> files = new ArrayList<>();
         try (Stream<Path> list = Files.list(images)) {

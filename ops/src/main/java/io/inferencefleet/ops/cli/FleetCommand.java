@@ -22,6 +22,14 @@ public final class FleetCommand {
     /** The configured command line, shared by {@link #main} and tests. */
     static CommandLine commandLine() {
         return new CommandLine(new FleetCommand())
+                // Parsed, not yet run: the one moment a command can still choose where logs go.
+                .setExecutionStrategy(parsed -> {
+                    CommandLine.ParseResult sub = parsed.subcommand();
+                    if (sub != null && sub.commandSpec().userObject() instanceof DemoCommand demo && !demo.verbose) {
+                        LogDestination.toFile(DemoCommand.LOG_FILE);
+                    }
+                    return new CommandLine.RunLast().execute(parsed);
+                })
                 .setExecutionExceptionHandler((e, cmd, parsed) -> {
                     // Expected failures (bad model, bad path) are one line; bugs keep their trace.
                     if (e instanceof RuntimeException && !(e instanceof NullPointerException)) {

@@ -103,6 +103,10 @@ final class UpCommand implements Callable<Integer> {
 
         out.printf("up       %d workers (%d per node on nodes %s)%s; run directory %s%n", plan.size(), perNode,
                 config.topology(), taskset == null ? ", without taskset" : "", runDir.toAbsolutePath());
+        if (!config.nodesWithoutAllowedCpus().isEmpty()) {
+            out.printf("skip     nodes %s: none of their CPUs is allowed (allowed: %s)%n", config.nodesWithoutAllowedCpus(),
+                    NumaTopology.cpuList(config.allowedCpus()));
+        }
         for (WorkerPlan.Planned p : plan) {
             out.printf("worker   %-28s node %d  cpus %-8s metrics :%d  log %s%n", p.id(), p.node(), p.cpus(),
                     p.metricsPort(), p.log());
@@ -133,7 +137,8 @@ final class UpCommand implements Callable<Integer> {
         holder[0] = supervisor;
         writeState.run();
         // Workers drain for up to shutdown.timeout.ms after SIGTERM; a few seconds more for the JVM to exit.
-        Duration stopTimeout = Duration.ofMillis(config.get(WorkerConfig.SHUTDOWN_TIMEOUT_MS) + 5_000L);
+        Duration stopTimeout = Duration.ofMillis(config.get(WorkerConfig.SHUTDOWN_TIMEOUT_MS))
+                .plus(Supervisor.EXIT_AFTER_DRAIN);
         Thread hook = new Thread(() -> {
             try {
                 supervisor.stop(stopTimeout);

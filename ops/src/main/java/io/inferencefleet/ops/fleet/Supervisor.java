@@ -38,6 +38,11 @@ public final class Supervisor {
     public static final int EXIT_KAFKA_REFUSED = io.inferencefleet.worker.WorkerExit.KAFKA_REFUSED;
     /** Exactly-once: the worker was fenced (another instance of its id, or a zombie): a restart would fence back. */
     public static final int EXIT_FENCED = io.inferencefleet.worker.WorkerExit.FENCED;
+    /**
+     * Time a worker is given after its drain ({@code shutdown.timeout.ms}) to close its Kafka clients and exit
+     * before SIGKILL: fleet up's stop timeout is the sum, and so is the systemd unit's TimeoutStopSec.
+     */
+    public static final java.time.Duration EXIT_AFTER_DRAIN = java.time.Duration.ofSeconds(5);
 
     private static final Logger LOG = LoggerFactory.getLogger(Supervisor.class);
 

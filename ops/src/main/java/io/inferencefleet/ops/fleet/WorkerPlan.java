@@ -3,6 +3,7 @@ package io.inferencefleet.ops.fleet;
 import io.inferencefleet.worker.WorkerMain;
 import io.inferencefleet.worker.config.KeyValueArgs;
 import io.inferencefleet.worker.config.WorkerConfig;
+import io.inferencefleet.worker.numa.NumaTopology;
 import java.io.IOException;
 import java.io.Writer;
 import java.nio.charset.StandardCharsets;
@@ -26,7 +27,9 @@ import java.util.Set;
  *     --worker.id=HOST-nN-wI --metrics.port=... [--shm.dir=...]
  * </pre>
  * {@code taskset} binds the whole JVM (GC and JIT threads included) to the node before it starts;
- * the worker pins its own threads as well. The pass-through settings go in one file readable by
+ * the worker pins its own threads as well. The nodes and CPUs are those of {@link WorkerConfig#topology}:
+ * each node's CPUs that this process may run on (a {@code fleet up} itself started under
+ * {@code taskset}, or in a cpuset, plans within it); nodes without such CPUs get no worker. The pass-through settings go in one file readable by
  * its owner only ({@link #writeArgsFile}), never on the command line, where {@code ps} would show
  * secrets such as {@code kafka.sasl.jaas.config} to every local user. Each worker's id, metrics port
  * and shm directory come from {@link WorkerConfig#slot}, as for {@code numa.node=-1}.
@@ -104,16 +107,7 @@ public final class WorkerPlan {
 
     /** Linux cpulist syntax, e.g. {@code 0-3,8}. */
     public static String cpuList(BitSet cpus) {
-        StringBuilder sb = new StringBuilder();
-        for (int from = cpus.nextSetBit(0); from >= 0; ) {
-            int to = cpus.nextClearBit(from) - 1;
-            sb.append(sb.length() == 0 ? "" : ",").append(from);
-            if (to > from) {
-                sb.append('-').append(to);
-            }
-            from = cpus.nextSetBit(to + 1);
-        }
-        return sb.toString();
+        return NumaTopology.cpuList(cpus);
     }
 
     /** The first executable {@code name} on the PATH, or null. */

@@ -27,6 +27,7 @@ class WorkerPlanTest {
     void plansPerNodeWorkersUnderTasksetWithPerWorkerKeysOnTheCommandLineAndTheRestInTheArgsFile() {
         Map<String, String> flags = new LinkedHashMap<>();
         flags.put("numa.topology", "0:0-3,8;1:4-7");
+        flags.put("numa.allowed.cpus", "0-8");  // every CPU of that machine, whatever this one allows
         flags.put("bootstrap.servers", "kafka:9092");
         flags.put("group.id", "g");
         flags.put("metrics.port", "9500");
@@ -87,5 +88,23 @@ class WorkerPlanTest {
         Map<String, String> parsed = KeyValueArgs.parse(workerArgs);
         assertEquals(flags.get("kafka.sasl.jaas.config"), parsed.get("kafka.sasl.jaas.config"));
         assertEquals("h-n0-w0", parsed.get("worker.id"));
+    }
+
+    @Test
+    void workersArePlannedOnlyOnTheAllowedCpusOfEachNodeAndANodeWithoutAnyGetsNone() {
+        // fleet up started under taskset -c 1-2,8 (or in a cpuset) on a two-node machine: node 1 has none of them.
+        Map<String, String> flags = Map.of("numa.topology", "0:0-3,8;1:4-7", "numa.allowed.cpus", "1-2,8");
+        WorkerConfig config = config(Map.of(), flags);
+        List<WorkerPlan.Planned> plan = WorkerPlan.plan(config, null, 2, "h", Path.of("java"), Path.of("/j.options"),
+                "cp", Path.of("/usr/bin/taskset"), Path.of("run"));
+        assertEquals(List.of("h-n0-w0", "h-n0-w1"), plan.stream().map(WorkerPlan.Planned::id).toList());
+        assertEquals(List.of("/usr/bin/taskset", "-c", "1-2,8"), plan.get(0).command().subList(0, 3));
+        assertEquals(java.util.Set.of(1), config.nodesWithoutAllowedCpus());
+
+        List<WorkerPlan.Planned> onNodeOne = WorkerPlan.plan(config(Map.of(), Map.of("numa.topology", "0:0-3,8;1:4-7",
+                "numa.allowed.cpus", "5")), null, 1, "h", Path.of("java"), Path.of("/j.options"), "cp", null, Path.of("run"));
+        assertEquals(1, onNodeOne.size());
+        assertEquals(1, onNodeOne.get(0).node());
+        assertEquals("5", onNodeOne.get(0).cpus());
     }
 }

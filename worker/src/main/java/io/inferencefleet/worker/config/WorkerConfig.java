@@ -7,6 +7,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import io.inferencefleet.shm.TensorQueueConfig;
 import io.inferencefleet.worker.fetch.FetchConfig;
+import io.inferencefleet.worker.numa.AllowedCpus;
 import io.inferencefleet.worker.numa.NumaTopology;
 import io.inferencefleet.worker.preprocess.PreprocessConfig;
 import java.util.ArrayList;
@@ -66,6 +67,13 @@ public final class WorkerConfig {
     public static final ConfigKey<String> PREDICTOR_PINNING = ConfigKey.choice("predictor.pinning", "node",
             List.of("node", "cpu"), "node: predictor threads float over the node's CPUs; cpu: predictor i is pinned to"
             + " the node's i-th CPU (needs numa.pin=true; no gain measured on 2 vCPUs, see benchmarks/results).");
+    public static final ConfigKey<Integer> BATCH_MAX = ConfigKey.integer("predictor.batch.max", 1, 1,
+            BatchPlan.MAX_MAX_TENSORS, "Most tensors a predictor runs as one batch, taken from those already waiting"
+            + " in one lane (a lone tensor runs at once, in place); 1 turns batching off. Batches are copied into one"
+            + " contiguous buffer (see README, Micro-batching).");
+    public static final ConfigKey<Integer> BATCH_DELAY_US = ConfigKey.integer("predictor.batch.delay.us", 0, 0,
+            1_000_000, "When a predictor found a backlog (2 or more tensors) smaller than predictor.batch.max, how long"
+            + " it waits for more before running what it has.");
     public static final ConfigKey<Integer> MAX_IN_FLIGHT = ConfigKey.integer("max.in.flight", 32, 1, 100_000,
             "Bound on requests accepted but not yet answered: partitions pause before it is reached.");
     public static final ConfigKey<Integer> RESUME_IN_FLIGHT = ConfigKey.integer("resume.in.flight", 16, 0, 100_000,
@@ -97,12 +105,15 @@ public final class WorkerConfig {
             0, 3_600_000, "How long shutdown and rebalances wait for in-flight requests before abandoning them.");
 
     public static final ConfigKey<Integer> NUMA_NODE = ConfigKey.integer("numa.node", 0, -1, 1023,
-            "NUMA node this worker serves: every thread it starts (and Paddle's) runs on that node's CPUs; -1 serves"
-            + " every node with one pipeline per node.");
+            "NUMA node this worker serves: every thread it starts (and Paddle's) runs on those of the node's CPUs the"
+            + " process may use (numa.allowed.cpus); -1 serves every node that has such CPUs, one pipeline per node.");
     public static final ConfigKey<Boolean> NUMA_PIN = ConfigKey.bool("numa.pin", true,
             "Pin the worker's threads to the node's CPUs (false: leave scheduling to the OS).");
     public static final ConfigKey<String> NUMA_TOPOLOGY = ConfigKey.optional("numa.topology",
             "Override of the topology read from /sys, as node:cpulist;node:cpulist (for tests).");
+    public static final ConfigKey<String> NUMA_ALLOWED_CPUS = ConfigKey.optional("numa.allowed.cpus",
+            "Override of the CPUs this process may run on, as a cpulist (default: Cpus_allowed_list of"
+            + " /proc/self/status, i.e. taskset or a Kubernetes cpuset); each node's CPUs are intersected with it.");
 
     public static final ConfigKey<Integer> METRICS_PORT = ConfigKey.integer("metrics.port", 9400, -1, 65535,
             "Port of /metrics (Prometheus), /health and /ready; 0 picks a free port, -1 turns the server off.");
@@ -110,10 +121,11 @@ public final class WorkerConfig {
             "Address the metrics server listens on.");
 
     static final List<ConfigKey<?>> KEYS = List.of(BOOTSTRAP_SERVERS, INPUT_TOPIC, RESULTS_TOPIC, GROUP_ID, DEAD_LETTER,
-            DELIVERY_GUARANTEE, TRANSACTION_INTERVAL_MS, TRANSACTION_MAX_RESULTS, MODEL_DIR, PREDICTOR_THREADS, DECODER_THREADS, MATH_THREADS, PREDICTOR_PINNING, WORKERS_PER_NODE,
-            MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS, MAX_IMAGE_BYTES, FETCH_TIMEOUT_MS,
-            MAX_IMAGE_PIXELS, MAX_ASPECT_RATIO, MAX_JPEG_SCANS, SHM_DIR, WORKER_ID, SHUTDOWN_TIMEOUT_MS, NUMA_NODE, NUMA_PIN, NUMA_TOPOLOGY, METRICS_PORT,
-            METRICS_HOST);
+            DELIVERY_GUARANTEE, TRANSACTION_INTERVAL_MS, TRANSACTION_MAX_RESULTS,
+            MODEL_DIR, PREDICTOR_THREADS, DECODER_THREADS, MATH_THREADS, PREDICTOR_PINNING, WORKERS_PER_NODE,
+            BATCH_MAX, BATCH_DELAY_US, MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS, MAX_IMAGE_BYTES,
+            FETCH_TIMEOUT_MS, MAX_IMAGE_PIXELS, MAX_ASPECT_RATIO, MAX_JPEG_SCANS, SHM_DIR, WORKER_ID, SHUTDOWN_TIMEOUT_MS,
+            NUMA_NODE, NUMA_PIN, NUMA_TOPOLOGY, NUMA_ALLOWED_CPUS, METRICS_PORT, METRICS_HOST);
 
     /** Keys with these prefixes go to the Kafka clients unchanged (security settings, timeouts, ...). */
     static final String KAFKA_BOTH = "kafka.";
@@ -126,7 +138,10 @@ public final class WorkerConfig {
     // Concluded once, from the values above: nothing below is computed again after resolve().
     private final String workerId;
     private final Path shmDir;
+    private final BitSet allowedCpus;
     private final NumaTopology topology;
+    private final java.util.Set<Integer> nodesWithoutAllowedCpus;
+    private final int numaNode;
     private final BitSet pinnedCpus;
     private final ThreadPlan threadPlan;
     private final FetchConfig fetch;
@@ -146,12 +161,16 @@ public final class WorkerConfig {
         }
         this.workerId = get(WORKER_ID).isBlank() ? hostName() + "-" + ProcessHandle.current().pid() : get(WORKER_ID);
         this.shmDir = get(SHM_DIR).isBlank() ? TensorQueueConfig.DEFAULT_ROOT.resolve(workerId) : Path.of(get(SHM_DIR));
-        this.topology = get(NUMA_TOPOLOGY).isBlank() ? NumaTopology.detect() : NumaTopology.parse(get(NUMA_TOPOLOGY));
-        this.pinnedCpus = !get(NUMA_PIN) || get(NUMA_NODE) < 0 ? null : topology.cpus(get(NUMA_NODE));
+        NumaTopology machine = get(NUMA_TOPOLOGY).isBlank() ? NumaTopology.detect() : NumaTopology.parse(get(NUMA_TOPOLOGY));
+        this.allowedCpus = concludeAllowedCpus();
+        this.topology = machine.restrictedTo(allowedCpus);
+        this.nodesWithoutAllowedCpus = machine.nodesWithout(topology);
+        this.numaNode = concludeNumaNode(machine);
+        this.pinnedCpus = !get(NUMA_PIN) || numaNode < 0 ? null : topology.cpus(numaNode);
         this.threadPlan = concludeThreadPlan();
         if (threadPlan.pinning() == ThreadPlan.Pinning.CPU && pinnedCpus == null) {
             throw new IllegalArgumentException("Invalid value cpu for predictor.pinning: needs numa.pin=true and a single"
-                    + " numa.node (got numa.pin=" + get(NUMA_PIN) + ", numa.node=" + get(NUMA_NODE) + ")");
+                    + " numa.node (got numa.pin=" + get(NUMA_PIN) + ", numa.node=" + numaNode + ")");
         }
         this.fetch = concludeFetch();
         // Small polls (a quarter of the bound) let intake pause before the bound, not after it.
@@ -270,6 +289,11 @@ public final class WorkerConfig {
         return threadPlan;
     }
 
+    /** {@code predictor.batch.max} and {@code predictor.batch.delay.us}. */
+    public BatchPlan batchPlan() {
+        return new BatchPlan(get(BATCH_MAX), get(BATCH_DELAY_US) * 1_000L);
+    }
+
     /** Whether {@code predictor.threads} or {@code math.threads} was left to {@code auto}. */
     public boolean autoThreads() {
         return get(PREDICTOR_THREADS) == ConfigKey.AUTO || get(MATH_THREADS) == ConfigKey.AUTO;
@@ -280,14 +304,36 @@ public final class WorkerConfig {
         return shmDir;
     }
 
+    /**
+     * The node this worker serves: {@code numa.node}, or when that was left at its default and node 0
+     * has none of the allowed CPUs, the lowest node that has; -1 for every node.
+     */
+    public int numaNode() {
+        return numaNode;
+    }
+
     /** The node's CPUs when pinning is on (and one node is served), else null. A copy: the caller may change it. */
     public BitSet pinnedCpus() {
         return pinnedCpus == null ? null : (BitSet) pinnedCpus.clone();
     }
 
-    /** The NUMA topology: {@code numa.topology} when given, else read from /sys (once). */
+    /**
+     * The NUMA nodes this worker may use, each with only the CPUs it may run on: {@code numa.topology}
+     * when given, else read from /sys (once), intersected with {@link #allowedCpus()}; nodes left
+     * without a CPU are not in it ({@link #nodesWithoutAllowedCpus()}).
+     */
     public NumaTopology topology() {
         return topology;
+    }
+
+    /** {@code numa.allowed.cpus}, else this process's {@code Cpus_allowed_list} as read once at resolve. A copy. */
+    public BitSet allowedCpus() {
+        return (BitSet) allowedCpus.clone();
+    }
+
+    /** The machine's nodes none of whose CPUs this process may run on: skipped by {@code numa.node=-1} and {@code fleet up}. */
+    public java.util.Set<Integer> nodesWithoutAllowedCpus() {
+        return nodesWithoutAllowedCpus;
     }
 
     /** Where images may come from and how much of them is read ({@code fetch.*}). */
@@ -367,7 +413,11 @@ public final class WorkerConfig {
         }
         kafka.forEach((k, v) -> sb.append(k).append(" = ").append(Secrets.mask(k, v)).append('\n'));
         sb.append("(concluded) worker id = ").append(workerId).append(", shm dir = ").append(shmDir)
-                .append(", threads = ").append(threadPlan).append(", pinned cpus = ").append(pinnedCpus)
+                .append(", numa node = ").append(numaNode)
+                .append(", threads = ").append(threadPlan).append(", allowed cpus = ")
+                .append(NumaTopology.cpuList(allowedCpus)).append(nodesWithoutAllowedCpus.isEmpty() ? ""
+                        : ", nodes skipped (no allowed cpu) = " + nodesWithoutAllowedCpus)
+                .append(", pinned cpus = ").append(pinnedCpus)
                 .append(", max.poll.records = ").append(maxPollRecords).append('\n');
         return sb.toString();
     }
@@ -378,7 +428,49 @@ public final class WorkerConfig {
                 k.defaultValue().isEmpty() ? "derived" : k.defaultValue(), k.envName())).collect(Collectors.joining("\n"));
     }
 
+    private BitSet concludeAllowedCpus() {
+        if (get(NUMA_ALLOWED_CPUS).isBlank()) {
+            return AllowedCpus.ofThisProcess();
+        }
+        BitSet cpus;
+        try {
+            cpus = NumaTopology.parseCpuList(get(NUMA_ALLOWED_CPUS));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("Invalid value '" + get(NUMA_ALLOWED_CPUS) + "' for numa.allowed.cpus: "
+                    + e.getMessage(), e);
+        }
+        if (cpus.isEmpty()) {
+            throw new IllegalArgumentException("Invalid value '" + get(NUMA_ALLOWED_CPUS) + "' for numa.allowed.cpus: no CPU");
+        }
+        return cpus;
+    }
+
+    /**
+     * {@code numa.node}, checked against the allowed CPUs. A node set explicitly must have one of them
+     * (else the error names the node and the allowed set); left at its default (0), it becomes the
+     * lowest node that has one, so that a worker in a cpuset on another node (Kubernetes' static CPU
+     * manager with the single-numa-node policy) starts without configuration.
+     */
+    private int concludeNumaNode(NumaTopology machine) {
+        int node = get(NUMA_NODE);
+        if (node < 0 || topology.hasNode(node)) {
+            return node;
+        }
+        machine.cpus(node);  // a node the machine does not have: the error lists those it has
+        if (origins.get(NUMA_NODE.name()).equals("default")) {
+            return topology.nodes().keySet().iterator().next();
+        }
+        throw new IllegalArgumentException("Invalid value " + node + " for numa.node: none of node " + node + "'s CPUs ("
+                + NumaTopology.cpuList(machine.cpus(node)) + ") is among the CPUs this process may run on ("
+                + NumaTopology.cpuList(allowedCpus) + ", from " + allowedOrigin() + ")");
+    }
+
+    private String allowedOrigin() {
+        return get(NUMA_ALLOWED_CPUS).isBlank() ? "Cpus_allowed_list of /proc/self/status" : "numa.allowed.cpus";
+    }
+
     private ThreadPlan concludeThreadPlan() {
+        // Unpinned: the JVM's count, which already honours the affinity mask (and a cgroup CPU quota).
         int available = pinnedCpus != null ? pinnedCpus.cardinality() : Runtime.getRuntime().availableProcessors();
         ThreadPlan auto = ThreadPlan.recommended(Math.max(1, available / get(WORKERS_PER_NODE)));
         int predictors = get(PREDICTOR_THREADS) == ConfigKey.AUTO ? auto.predictors() : get(PREDICTOR_THREADS);

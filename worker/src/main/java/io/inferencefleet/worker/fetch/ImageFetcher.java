@@ -130,6 +130,11 @@ public final class ImageFetcher implements AutoCloseable {
         return files.stuckReads();
     }
 
+    /** True while every file reader thread is stuck: each {@code file:} fetch then fails at once (fails {@code /ready}). */
+    public boolean allFileReadersStuck() {
+        return files.stuckReads() >= config.fileReaderThreads();
+    }
+
     /**
      * Releases the sources' threads. In-flight fetches fail: queued file reads and interruptible ones
      * at once, the rest by their deadline. A second close does nothing.

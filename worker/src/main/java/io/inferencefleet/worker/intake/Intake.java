@@ -193,7 +193,7 @@ public final class Intake implements Runnable {
         Job job = null;
         try {
             MessageCodec.DecodedRequest decoded = codec.decodeRequest(record.value());
-            job = new Job(partition, record.offset(), record.key(), record.value(), record.headers(), decoded.request(),
+            job = new Job(partition, record.offset(), record.timestamp(), record.timestampType(), record.key(), record.value(), record.headers(), decoded.request(),
                     System.nanoTime());
             live.put(key, job);
             if (!decoded.ok()) {
@@ -206,7 +206,7 @@ public final class Intake implements Runnable {
             // record that killed the worker would kill every next owner of its partition too.
             metrics.agentError("intake");
             if (job == null) {
-                job = new Job(partition, record.offset(), record.key(), record.value(), record.headers(), null,
+                job = new Job(partition, record.offset(), record.timestamp(), record.timestampType(), record.key(), record.value(), record.headers(), null,
                         System.nanoTime());
                 live.put(key, job);
             }

@@ -7,6 +7,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Headers;
+import org.apache.kafka.common.record.TimestampType;
 
 /**
  * One accepted input record on its way through the worker: where it came from (for the result,
@@ -20,6 +21,8 @@ import org.apache.kafka.common.header.Headers;
 public final class Job {
     private final TopicPartition partition;
     private final long offset;
+    private final long timestamp;
+    private final TimestampType timestampType;
     private final byte[] key;
     private final byte[] value;
     private final Headers headers;
@@ -33,11 +36,17 @@ public final class Job {
     /** Exactly-once only: the answer's records, written by the intake in its transaction. */
     private final List<ProducerRecord<byte[], byte[]>> staged = new ArrayList<>(2);
 
-    /** @param request null when the record was not a valid request */
-    public Job(TopicPartition partition, long offset, byte[] key, byte[] value, Headers headers,
-               InferenceRequest request, long acceptedNs) {
+    /**
+     * @param timestamp the input record's timestamp (ms; -1 for none) and {@code timestampType} its kind,
+     *                  for the dead-letter copy
+     * @param request null when the record was not a valid request
+     */
+    public Job(TopicPartition partition, long offset, long timestamp, TimestampType timestampType, byte[] key,
+               byte[] value, Headers headers, InferenceRequest request, long acceptedNs) {
         this.partition = partition;
         this.offset = offset;
+        this.timestamp = timestamp;
+        this.timestampType = timestampType;
         this.key = key;
         this.value = value;
         this.headers = headers;
@@ -51,6 +60,15 @@ public final class Job {
 
     public long offset() {
         return offset;
+    }
+
+    /** The input record's timestamp in ms (-1 when it has none). */
+    public long timestamp() {
+        return timestamp;
+    }
+
+    public TimestampType timestampType() {
+        return timestampType;
     }
 
     public byte[] key() {

@@ -1,7 +1,9 @@
 package io.inferencefleet.worker.lane;
 
 import io.inferencefleet.paddle.Predictor;
+import io.inferencefleet.paddle.model.TensorSpec;
 import io.inferencefleet.shm.TensorReader;
+import io.inferencefleet.worker.config.BatchPlan;
 import io.inferencefleet.worker.config.ThreadPlan;
 import io.inferencefleet.worker.fetch.ImageFetcher;
 import io.inferencefleet.worker.job.Answers;
@@ -41,12 +43,12 @@ public final class Pipeline implements AutoCloseable {
     private volatile boolean started;
     private boolean closed;
 
-    public Pipeline(ThreadPlan plan, String workerId, Path shmDir, int jobCapacity, Predictor original,
+    public Pipeline(ThreadPlan plan, BatchPlan batching, String workerId, Path shmDir, int jobCapacity, Predictor original,
                     PreprocessConfig preprocess, ImageFetcher fetcher, Answers answers,
                     IntFunction<BitSet> predictorCpus, EpochClock clock, WorkerMetrics metrics) {
         this.metrics = metrics;
-        long laneBytes = DecoderLane.queueConfig(workerId, shmDir, preprocess.tensorBytes()).build().capacityBytes();
-        SharedMemoryBudget.check(shmDir, plan.decoders(), SharedMemoryBudget.bytesPerLane(laneBytes));
+        checkBatchDimension(original.inputs().get(0), batching);
+        SharedMemoryBudget.check(shmDir, plan.decoders(), sharedMemoryBytes(1, preprocess.tensorBytes()));
         ConcurrentHashMap<Long, Job> registry = new ConcurrentHashMap<>();
         try {
             for (int d = 0; d < plan.decoders(); d++) {
@@ -58,13 +60,34 @@ public final class Pipeline implements AutoCloseable {
                 for (int d = p; d < plan.decoders(); d += plan.predictors()) {
                     readers.add(lanes.get(d).reader());
                 }
-                PredictorAgent agent = new PredictorAgent(p, readers, registry, original, preprocess, answers,
-                        predictorCpus.apply(p), clock, metrics);
+                PredictorAgent agent = new PredictorAgent(p, readers, registry, original, preprocess, batching,
+                        answers, predictorCpus.apply(p), clock, metrics);
                 predictors.add(new AgentRunner(PredictorAgent.newIdleStrategy(), this::onError, null, agent));
             }
         } catch (RuntimeException e) {
             close();
             throw e;
+        }
+    }
+
+    /**
+     * The shared memory a pipeline of {@code decoders} lanes may occupy in {@code shm.dir}, which is also
+     * what its start-up check requires free there: per lane, its tensor queue's capacity plus as much
+     * again for consumed roll cycles not yet deleted ({@link SharedMemoryBudget#bytesPerLane}). The one
+     * figure a deployment sizes its /dev/shm from (ops/kubernetes checks its volume against it).
+     */
+    public static long sharedMemoryBytes(int decoders, int tensorBytes) {
+        long queueBytes = DecoderLane.queueConfig("budget", Path.of("budget"), tensorBytes).build().capacityBytes();
+        return decoders * SharedMemoryBudget.bytesPerLane(queueBytes);
+    }
+
+    /** A model whose input has a fixed batch size cannot take batches: refused at start, not per request. */
+    static void checkBatchDimension(TensorSpec input, BatchPlan batching) {
+        long declared = input.dim(0);
+        if (batching.enabled() && declared > 0) {
+            throw new IllegalArgumentException("Invalid value " + batching.maxTensors() + " for predictor.batch.max: the"
+                    + " model's input " + input.name() + " has a fixed batch size of " + declared
+                    + "; set predictor.batch.max=1");
         }
     }
 

@@ -4,14 +4,41 @@ import io.inferencefleet.messages.InferenceResult;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.instrumentation.jvm.JvmBufferPoolMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmClassLoadingMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmCompilationMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmGarbageCollectorMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmMemoryMetrics;
+import io.prometheus.metrics.instrumentation.jvm.JvmRuntimeInfoMetric;
+import io.prometheus.metrics.instrumentation.jvm.JvmThreadsMetrics;
+import io.prometheus.metrics.instrumentation.jvm.ProcessMetrics;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 
 /**
  * The worker's Prometheus metrics, in their own registry (several workers can share a JVM in
- * tests). Recording is cheap and thread-safe; {@link MetricsServer} exposes them.
+ * tests), with the Prometheus client's JVM and process metrics beside them ({@code jvm_memory_*},
+ * {@code jvm_gc_collection_seconds}, {@code jvm_threads_*}, {@code process_*}; the dashboard in
+ * {@code ops/grafana} charts heap and GC from them). Recording is cheap and thread-safe;
+ * {@link MetricsServer} exposes them.
  */
 public final class WorkerMetrics {
     private final PrometheusRegistry registry = new PrometheusRegistry();
+
+    {
+        // Read at scrape time from the JVM's MXBeans and /proc/self; nothing is recorded in between. Not
+        // JvmMetrics' JvmMemoryPoolAllocationMetrics: it counts from the JVM's GC notification thread, which is
+        // not pinned, and the counter's exemplar sampler then starts the client's scheduler thread from there,
+        // off the worker's NUMA node (WorkerPinningTest caught it).
+        JvmThreadsMetrics.builder().register(registry);
+        JvmBufferPoolMetrics.builder().register(registry);
+        JvmClassLoadingMetrics.builder().register(registry);
+        JvmCompilationMetrics.builder().register(registry);
+        JvmGarbageCollectorMetrics.builder().register(registry);
+        JvmMemoryMetrics.builder().register(registry);
+        JvmRuntimeInfoMetric.builder().register(registry);
+        ProcessMetrics.builder().register(registry);
+    }
+
     private final Counter requests = Counter.builder().name("fleet_requests_total")
             .help("Results published, by status and error code").labelNames("status", "code").register(registry);
     private final Histogram stageSeconds = Histogram.builder().name("fleet_stage_seconds")
@@ -36,6 +63,9 @@ public final class WorkerMetrics {
             .help("Jobs waiting for a lane's decoder").labelNames("lane").register(registry);
     private final Counter busy = Counter.builder().name("fleet_predictor_busy_seconds_total")
             .help("Time a predictor spent in Paddle").labelNames("predictor").register(registry);
+    private final Histogram batchSize = Histogram.builder().name("fleet_predictor_batch_size")
+            .help("Tensors per predictor run (1 when batching is off or a tensor was alone)")
+            .classicUpperBounds(1, 2, 4, 8, 16, 32, 64).register(registry);
     private final Counter agentErrors = Counter.builder().name("fleet_agent_errors_total")
             .help("Throwables caught in a decoder or predictor (each answered as internal_error when it held a job)")
             .labelNames("agent").register(registry);
@@ -56,6 +86,17 @@ public final class WorkerMetrics {
     private final Histogram transactionResults = Histogram.builder().name("fleet_transaction_results")
             .help("Exactly-once: answers per committed transaction")
             .classicUpperBounds(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000).register(registry);
+    /** Exports the fetcher's health, read at each scrape: stuck file reader threads and unexpected failures. */
+    public void watchFetcher(java.util.function.IntSupplier stuckFileReaders, java.util.function.LongSupplier unexpected) {
+        io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name("fleet_fetch_stuck_file_readers")
+                .help("File reader threads blocked in the OS after their fetch gave up (a FIFO or a hung mount under a"
+                        + " file root); when all are, file: fetches fail at once and /ready is 503")
+                .callback(c -> c.call(stuckFileReaders.getAsInt())).register(registry);
+        io.prometheus.metrics.core.metrics.CounterWithCallback.builder().name("fleet_fetch_unexpected_failures")
+                .help("Fetches answered fetch_failed because of an exception the fetcher did not expect (a bug, or an"
+                        + " Error such as OutOfMemoryError); should stay 0")
+                .callback(c -> c.call(unexpected.getAsLong())).register(registry);
+    }
 
     public PrometheusRegistry registry() {
         return registry;
@@ -79,6 +120,10 @@ public final class WorkerMetrics {
 
     public void predictorBusy(int predictor, double seconds) {
         busy.labelValues(Integer.toString(predictor)).inc(seconds);
+    }
+
+    public void batch(int tensors) {
+        batchSize.observe(tensors);
     }
 
     public void agentError(String agent) {

@@ -15,6 +15,7 @@ import java.util.stream.Stream;
  * The machine's NUMA nodes and their CPUs, read from {@code /sys/devices/system/node/node*}/cpulist,
  * or given as text ({@code "0:0-3,8-11;1:4-7,12-15"}) so that multi-node behaviour can be tested on a
  * single-node machine. Without a node directory, one node holds every online CPU.
+ * {@link #restrictedTo} narrows it to the CPUs a process may use ({@link AllowedCpus}).
  */
 public final class NumaTopology {
     private static final Pattern NODE_DIR = Pattern.compile("node(\\d+)");
@@ -48,11 +49,29 @@ public final class NumaTopology {
             }
         }
         if (nodes.isEmpty()) {
-            BitSet all = new BitSet();
-            all.set(0, Runtime.getRuntime().availableProcessors());
-            nodes.put(0, all);
+            nodes.put(0, onlineCpus(sysNodeDir.resolveSibling("cpu").resolve("online")));
         }
         return new NumaTopology(nodes);
+    }
+
+    /**
+     * {@code /sys/devices/system/cpu/online}; else CPUs 0 to availableProcessors - 1 (which counts only
+     * the allowed CPUs, so under {@code taskset -c 1} it would wrongly name CPU 0: the file comes first).
+     */
+    private static BitSet onlineCpus(Path online) {
+        try {
+            if (Files.isRegularFile(online)) {
+                BitSet cpus = parseCpuList(Files.readString(online).trim());
+                if (!cpus.isEmpty()) {
+                    return cpus;
+                }
+            }
+        } catch (IOException | NumberFormatException e) {
+            // fall through to the count
+        }
+        BitSet all = new BitSet();
+        all.set(0, Runtime.getRuntime().availableProcessors());
+        return all;
     }
 
     public static NumaTopology detect() {
@@ -108,6 +127,54 @@ public final class NumaTopology {
             throw new IllegalArgumentException("Invalid value " + node + " for numa.node: this machine has nodes " + nodes.keySet());
         }
         return (BitSet) cpus.clone();
+    }
+
+    /**
+     * This topology with each node's CPUs intersected with {@code allowed}; nodes left without a CPU
+     * are dropped (see {@link #nodesWithout}).
+     *
+     * @throws IllegalArgumentException when no node keeps a CPU, naming the nodes and the allowed set
+     */
+    public NumaTopology restrictedTo(BitSet allowed) {
+        Map<Integer, BitSet> kept = new TreeMap<>();
+        nodes.forEach((node, cpus) -> {
+            BitSet both = (BitSet) cpus.clone();
+            both.and(allowed);
+            if (!both.isEmpty()) {
+                kept.put(node, both);
+            }
+        });
+        if (kept.isEmpty()) {
+            throw new IllegalArgumentException("None of this machine's NUMA nodes (" + this + ") has a CPU this process"
+                    + " may run on (allowed: " + cpuList(allowed) + ")");
+        }
+        return new NumaTopology(kept);
+    }
+
+    /** The nodes of this topology that {@code restricted} (from {@link #restrictedTo}) dropped. */
+    public java.util.Set<Integer> nodesWithout(NumaTopology restricted) {
+        java.util.Set<Integer> dropped = new java.util.TreeSet<>(nodes.keySet());
+        dropped.removeAll(restricted.nodes.keySet());
+        return dropped;
+    }
+
+    /** Whether this topology has {@code node}. */
+    public boolean hasNode(int node) {
+        return nodes.containsKey(node);
+    }
+
+    /** Linux cpulist syntax, e.g. {@code 0-3,8}: the inverse of {@link #parseCpuList}. */
+    public static String cpuList(BitSet cpus) {
+        StringBuilder sb = new StringBuilder();
+        for (int from = cpus.nextSetBit(0); from >= 0; ) {
+            int to = cpus.nextClearBit(from) - 1;
+            sb.append(sb.length() == 0 ? "" : ",").append(from);
+            if (to > from) {
+                sb.append('-').append(to);
+            }
+            from = cpus.nextSetBit(to + 1);
+        }
+        return sb.toString();
     }
 
     @Override

@@ -21,11 +21,12 @@ public final class ResultFactory {
     private final List<String> labels;
     private final int defaultTopK;
 
+    /** @param labels by class id, null where an id has none; empty without a label file */
     public ResultFactory(ModelRef model, String workerId, String inputTopic, List<String> labels, int defaultTopK) {
         this.model = model;
         this.workerId = workerId;
         this.inputTopic = inputTopic;
-        this.labels = List.copyOf(labels);
+        this.labels = java.util.Collections.unmodifiableList(new ArrayList<>(labels));  // null where an id has no label
         this.defaultTopK = defaultTopK;
     }
 

@@ -9,6 +9,7 @@ import io.inferencefleet.worker.job.Job;
 import io.inferencefleet.worker.metrics.WorkerMetrics;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ExecutorService;
@@ -42,7 +43,8 @@ import org.slf4j.LoggerFactory;
  * <p>Write failures are of two kinds. <b>Per record</b> (the record is too large for the producer or
  * the broker, or invalid): the request still gets its one answer, a small ERROR result
  * {@code result_too_large} without the echoed attributes; a dead-letter copy that does not fit is
- * sent truncated with header {@value #TRUNCATED_HEADER}. <b>Fatal</b> (anything the producer could not
+ * sent truncated with header {@value #TRUNCATED_HEADER}. Dead-letter copies carry our {@code fleet.*}
+ * headers and Spring Kafka's {@code kafka_dlt-*} ones ({@link DeadLetterHeaders}), the truncated one too. <b>Fatal</b> (anything the producer could not
  * deliver after its retries, and for good: authentication, authorization, fencing): recorded in the
  * acknowledgements, so that the intake stops without committing past the job.
  *
@@ -50,8 +52,8 @@ import org.slf4j.LoggerFactory;
  * are kept on the job, and the intake writes them with the offsets in one transaction.
  */
 public final class ResultPublisher implements Answers, AutoCloseable {
-    /** Headers copied from the request to its result, so that tracing and correlation survive. */
-    static final String[] PROPAGATED_HEADERS = {"traceparent", "tracestate", "correlation-id", "x-correlation-id"};
+    /** Headers copied from the request to its result, so that correlation survives; trace context is {@link TraceContext}'s. */
+    static final String[] PROPAGATED_HEADERS = {"correlation-id", "x-correlation-id"};
     public static final String ERROR_CODE_HEADER = "fleet.error.code";
     public static final String ERROR_MESSAGE_HEADER = "fleet.error.message";
     public static final String SOURCE_HEADER = "fleet.source";
@@ -67,8 +69,11 @@ public final class ResultPublisher implements Answers, AutoCloseable {
     private final ResultSink sink;
     private final ResultFactory results;
     private final MessageCodec codec = new MessageCodec();
+    private final TraceContext traceContext = new TraceContext();
     private final String resultsTopic;
     private final String deadLetterTopic;
+    private final String inputTopic;
+    private final String consumerGroup;
     private final Acknowledgements acks;
     private final WorkerMetrics metrics;
     /** Replacement sends run here, not on the producer's I/O thread, where a blocking send could stall it. */
@@ -80,34 +85,40 @@ public final class ResultPublisher implements Answers, AutoCloseable {
 
     /**
      * @param deadLetterTopic null to disable dead-letter copies
+     * @param source the input topic and consumer group, named in dead-letter copies' headers
      * @param extraProducerConfig {@code kafka.producer.*} settings (already checked by the configuration)
      */
     public ResultPublisher(String bootstrapServers, String clientId, String resultsTopic, String deadLetterTopic,
-                           Map<String, Object> extraProducerConfig, ResultFactory results, Acknowledgements acks,
-                           WorkerMetrics metrics) {
+                           Source source, Map<String, Object> extraProducerConfig, ResultFactory results,
+                           Acknowledgements acks, WorkerMetrics metrics) {
         this(new KafkaProducer<>(producerProperties(bootstrapServers, clientId, extraProducerConfig)), resultsTopic,
-                deadLetterTopic, results, acks, metrics);
+                deadLetterTopic, source, results, acks, metrics);
     }
 
     /** With the caller's producer (tests: Kafka's {@code MockProducer}); it is closed by {@link #close()}. */
-    public ResultPublisher(Producer<byte[], byte[]> producer, String resultsTopic, String deadLetterTopic,
+    public ResultPublisher(Producer<byte[], byte[]> producer, String resultsTopic, String deadLetterTopic, Source source,
                            ResultFactory results, Acknowledgements acks, WorkerMetrics metrics) {
-        this(ResultSink.of(producer), resultsTopic, deadLetterTopic, results, acks, metrics);
+        this(ResultSink.of(producer), resultsTopic, deadLetterTopic, source, results, acks, metrics);
     }
 
     /**
      * Writing through {@code sink}: {@link ResultSink#of a producer} (at-least-once), or {@link
      * StagingSink} (exactly-once: the intake writes the records in its transaction).
      */
-    public ResultPublisher(ResultSink sink, String resultsTopic, String deadLetterTopic,
+    public ResultPublisher(ResultSink sink, String resultsTopic, String deadLetterTopic, Source source,
                            ResultFactory results, Acknowledgements acks, WorkerMetrics metrics) {
         this.sink = sink;
         this.resultsTopic = resultsTopic;
         this.deadLetterTopic = deadLetterTopic;
+        this.inputTopic = source.topic();
+        this.consumerGroup = source.consumerGroup();
         this.results = results;
         this.acks = acks;
         this.metrics = metrics;
     }
+
+    /** Where the requests come from: the input topic and the consumer group reading it. */
+    public record Source(String topic, String consumerGroup) {}
 
     /**
      * The exactly-once producer's settings ({@code Transactions} in the intake writes with it): the
@@ -200,14 +211,18 @@ public final class ResultPublisher implements Answers, AutoCloseable {
 
     private void sendDeadLetter(Job job, InferenceResult.ErrorInfo error, byte[] value, AtomicInteger outstanding,
                                 boolean truncated) {
-        RecordHeaders headers = new RecordHeaders(job.headers() == null ? new Header[0] : job.headers().toArray());
-        headers.add(ERROR_CODE_HEADER, error.code().getBytes(StandardCharsets.UTF_8));
-        headers.add(ERROR_MESSAGE_HEADER, cut(String.valueOf(error.message())).getBytes(StandardCharsets.UTF_8));
-        headers.add(SOURCE_HEADER, (job.partition() + "@" + job.offset()).getBytes(StandardCharsets.UTF_8));
+        List<Header> ours = DeadLetterHeaders.of(job, inputTopic, consumerGroup, error, cut(String.valueOf(error.message())));
+        RecordHeaders headers = new RecordHeaders();
+        if (!truncated && job.headers() != null) {
+            // The request's headers first (a truncated copy drops them: they may be what made it too large).
+            for (Header header : job.headers()) {
+                if (!DeadLetterHeaders.isReplacedException(header)) {
+                    headers.add(header);
+                }
+            }
+        }
+        ours.forEach(headers::add);
         if (truncated) {
-            // Only our own headers: the request's may be what made the copy too large.
-            headers = new RecordHeaders(Arrays.stream(headers.toArray())
-                    .filter(h -> h.key().startsWith("fleet.")).toArray(Header[]::new));
             headers.add(TRUNCATED_HEADER, Integer.toString(job.value() == null ? 0 : job.value().length)
                     .getBytes(StandardCharsets.US_ASCII));
         }
@@ -267,8 +282,9 @@ public final class ResultPublisher implements Answers, AutoCloseable {
         }
     }
 
-    private static RecordHeaders propagatedHeaders(Job job) {
+    private RecordHeaders propagatedHeaders(Job job) {
         RecordHeaders headers = new RecordHeaders();
+        traceContext.forResult(job.headers()).forEach(headers::add);
         for (String name : PROPAGATED_HEADERS) {
             Header header = job.headers() == null ? null : job.headers().lastHeader(name);
             if (header != null) {

@@ -56,7 +56,8 @@ class WorkerConfigTest {
 
     @Test
     void autoThreadsGiveEachWorkerOneSingleThreadedPredictorPerCpuOfItsShareOfTheNode() {
-        Map<String, String> fourCpus = Map.of("numa.topology", "0:0-3;1:4-7", "numa.node", "1");
+        // A machine of 8 CPUs, all allowed (numa.allowed.cpus: this test must not depend on the machine it runs on).
+        Map<String, String> fourCpus = Map.of("numa.topology", "0:0-3;1:4-7", "numa.allowed.cpus", "0-7", "numa.node", "1");
         ThreadPlan alone = WorkerConfig.resolve(null, Map.of(), fourCpus).threadPlan();
         assertEquals(new ThreadPlan(4, 1, 4, ThreadPlan.Pinning.NODE), alone);
 
@@ -74,7 +75,8 @@ class WorkerConfigTest {
                 WorkerConfig.resolve(null, Map.of(), explicit).threadPlan());
 
         IllegalArgumentException tooFewDecoders = assertThrows(IllegalArgumentException.class,
-                () -> WorkerConfig.resolve(null, Map.of(), Map.of("numa.topology", "0:0-3", "decoder.threads", "2")));
+                () -> WorkerConfig.resolve(null, Map.of(), Map.of("numa.topology", "0:0-3", "numa.allowed.cpus", "0-3",
+                        "decoder.threads", "2")));
         assertEquals("Invalid value 2 for decoder.threads: must be 0 or at least predictor.threads (4, auto)",
                 tooFewDecoders.getMessage());
         IllegalArgumentException pinningWithoutNode = assertThrows(IllegalArgumentException.class,
@@ -100,5 +102,53 @@ class WorkerConfigTest {
         assertTrue(!config.kafkaProducer().containsKey("session.timeout.ms"));
         assertEquals("5", config.kafkaProducer().get("linger.ms"));
         assertTrue(config.describe().contains("kafka.sasl.jaas.config = [hidden]"), config.describe());
+    }
+
+    @Test
+    void threadsAndPinningUseOnlyTheCpusOfTheNodeThisProcessMayRunOn() {
+        // Two nodes of four CPUs; the process may run on 2-5 (taskset, or a Kubernetes cpuset across both nodes).
+        Map<String, String> flags = new java.util.HashMap<>(Map.of("numa.topology", "0:0-3;1:4-7",
+                "numa.allowed.cpus", "2-5", "numa.node", "1"));
+        WorkerConfig onNodeOne = WorkerConfig.resolve(null, Map.of(), flags);
+        assertEquals(java.util.BitSet.valueOf(new long[] {0b110000}), onNodeOne.pinnedCpus());
+        assertEquals(new ThreadPlan(2, 1, 2, ThreadPlan.Pinning.NODE), onNodeOne.threadPlan());
+        flags.put("numa.node", "-1");
+        assertEquals("0:2,3;1:4,5", WorkerConfig.resolve(null, Map.of(), flags).topology().toString());
+    }
+
+    @Test
+    void aNodeWithoutAllowedCpusIsSkippedAtItsDefaultAndAnErrorWhenAskedForByName() {
+        Map<String, String> cpusetOnNodeOne = Map.of("numa.topology", "0:0-3;1:4-7", "numa.allowed.cpus", "4-5");
+        WorkerConfig byDefault = WorkerConfig.resolve(null, Map.of(), cpusetOnNodeOne);
+        assertEquals(1, byDefault.numaNode());
+        assertEquals(java.util.BitSet.valueOf(new long[] {0b110000}), byDefault.pinnedCpus());
+        assertEquals(2, byDefault.threadPlan().predictors());
+
+        Map<String, String> explicit = new java.util.HashMap<>(cpusetOnNodeOne);
+        explicit.put("numa.node", "0");
+        IllegalArgumentException named = assertThrows(IllegalArgumentException.class,
+                () -> WorkerConfig.resolve(null, Map.of(), explicit));
+        assertEquals("Invalid value 0 for numa.node: none of node 0's CPUs (0-3) is among the CPUs this process may run"
+                + " on (4-5, from numa.allowed.cpus)", named.getMessage());
+
+        explicit.put("numa.node", "-1");
+        WorkerConfig every = WorkerConfig.resolve(null, Map.of(), explicit);
+        assertEquals(java.util.Set.of(1), every.topology().nodes().keySet());
+        assertEquals(java.util.Set.of(0), every.nodesWithoutAllowedCpus());
+
+        IllegalArgumentException none = assertThrows(IllegalArgumentException.class, () -> WorkerConfig.resolve(null,
+                Map.of(), Map.of("numa.topology", "0:0-3", "numa.allowed.cpus", "9")));
+        assertEquals("None of this machine's NUMA nodes (0:0,1,2,3) has a CPU this process may run on (allowed: 9)",
+                none.getMessage());
+        IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
+                () -> WorkerConfig.resolve(null, Map.of(), Map.of("numa.allowed.cpus", "3-1")));
+        assertTrue(bad.getMessage().startsWith("Invalid value '3-1' for numa.allowed.cpus"), bad.getMessage());
+    }
+
+    @Test
+    void withoutAnOverrideTheAllowedCpusAreThisProcesssAffinity() {
+        WorkerConfig config = WorkerConfig.resolve(null, Map.of(), Map.of());
+        assertEquals(io.inferencefleet.worker.numa.AllowedCpus.ofThisProcess(), config.allowedCpus());
+        assertTrue(config.allowedCpus().cardinality() >= 1);
     }
 }

@@ -2,6 +2,7 @@ package io.inferencefleet.worker.fetch;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -111,6 +112,10 @@ class FileFetchDeadlineTest {
         assertEquals(FetchStatus.FETCH_TIMEOUT, assertTimeoutPreemptively(Duration.ofSeconds(5),
                 () -> fetcher.fetch(image.toUri().toString())).status());
         assertEquals(1, fetcher.stuckFileReaders());
+        assertTrue(fetcher.allFileReadersStuck(), "what fails /ready");
+        io.inferencefleet.worker.metrics.WorkerMetrics metrics = new io.inferencefleet.worker.metrics.WorkerMetrics();
+        metrics.watchFetcher(fetcher::stuckFileReaders, fetcher::unexpectedFailures);
+        assertEquals(1.0, stuckGauge(metrics), 0.0, "exported");
 
         // The only reader is stuck: answer now rather than let every record wait out its deadline.
         FetchResult r = fetcher.fetch(other.toUri().toString());
@@ -120,6 +125,8 @@ class FileFetchDeadlineTest {
 
         release(image);
         awaitTrue(() -> fetcher.stuckFileReaders() == 0, "reader thread still counted as stuck");
+        assertFalse(fetcher.allFileReadersStuck());
+        assertEquals(0.0, stuckGauge(metrics), 0.0);
         FetchResult ok = fetcher.fetch(other.toUri().toString());
         assertEquals(FetchStatus.OK, ok.status(), ok.detail());
         assertArrayEquals(FileFetchTest.bytes(20), ok.bytes());
@@ -232,5 +239,12 @@ class FileFetchDeadlineTest {
             assertTrue(System.nanoTime() < deadlineNs, message);
             Thread.sleep(10);
         }
+    }
+
+    private static double stuckGauge(io.inferencefleet.worker.metrics.WorkerMetrics metrics) {
+        return metrics.registry().scrape().stream()
+                .filter(m -> m.getMetadata().getName().equals("fleet_fetch_stuck_file_readers"))
+                .map(m -> ((io.prometheus.metrics.model.snapshots.GaugeSnapshot) m).getDataPoints().get(0).getValue())
+                .findFirst().orElseThrow();
     }
 }

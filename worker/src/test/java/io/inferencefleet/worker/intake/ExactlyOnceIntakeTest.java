@@ -38,7 +38,7 @@ class ExactlyOnceIntakeTest {
         Acknowledgements acks = new Acknowledgements();
         WorkerMetrics metrics = new WorkerMetrics();
         ResultPublisher publisher = new ResultPublisher(new StagingSink(1_048_576, new RefusedRecords()), "predictions",
-                null, new ResultFactory(new InferenceResult.ModelRef("m", "v"), "w", "images", List.of(), 5), acks, metrics);
+                null, new ResultPublisher.Source("images", "g"), new ResultFactory(new InferenceResult.ModelRef("m", "v"), "w", "images", List.of(), 5), acks, metrics);
         Transactions transactions = new Transactions(producer, 600_000, 100_000, metrics);  // never due by themselves
         Intake intake = new Intake(consumer, "images", List.of(), publisher, acks, () -> true, 32, 16, 8, 1_000, metrics,
                 transactions);

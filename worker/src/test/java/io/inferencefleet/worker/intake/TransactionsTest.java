@@ -46,7 +46,7 @@ class TransactionsTest {
     private Job accept(long offset) {
         tracker.accepted(TP, offset);
         tx.accepted(TP, offset);
-        Job job = new Job(TP, offset, null, new byte[0], new RecordHeaders(), null, System.nanoTime());
+        Job job = new Job(TP, offset, -1L, org.apache.kafka.common.record.TimestampType.NO_TIMESTAMP_TYPE, null, new byte[0], new RecordHeaders(), null, System.nanoTime());
         job.stage(new ProducerRecord<>("predictions", ("r" + offset).getBytes(StandardCharsets.UTF_8)));
         return job;
     }
@@ -136,7 +136,7 @@ class TransactionsTest {
             OffsetTracker fresh = new OffsetTracker();  // rewound: the record is read and answered again
             fresh.accepted(TP, 0);
             t.accepted(TP, 0);
-            Job job = new Job(TP, 0, null, new byte[0], new RecordHeaders(), null, System.nanoTime());
+            Job job = new Job(TP, 0, -1L, org.apache.kafka.common.record.TimestampType.NO_TIMESTAMP_TYPE, null, new byte[0], new RecordHeaders(), null, System.nanoTime());
             job.stage(new ProducerRecord<>("predictions", new byte[10]));
             fresh.acknowledged(TP, 0);
             t.hold(job);

@@ -5,6 +5,7 @@ import io.inferencefleet.shm.TensorQueue;
 import io.inferencefleet.worker.job.Job;
 import java.nio.file.Path;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.record.TimestampType;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 
 /** Jobs and a real shared-memory tensor queue (in a temporary directory) for driving agents directly. */
@@ -14,7 +15,7 @@ final class AgentFixture {
     private AgentFixture() {}
 
     static Job job(InferenceRequest request) {
-        return new Job(new TopicPartition("images", 0), nextOffset++, null, new byte[0], new RecordHeaders(), request,
+        return new Job(new TopicPartition("images", 0), nextOffset++, -1L, TimestampType.NO_TIMESTAMP_TYPE, null, new byte[0], new RecordHeaders(), request,
                 System.nanoTime());
     }
 

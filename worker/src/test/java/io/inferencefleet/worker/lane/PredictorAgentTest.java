@@ -14,6 +14,7 @@ import io.inferencefleet.shm.DType;
 import io.inferencefleet.shm.TensorClaim;
 import io.inferencefleet.shm.TensorQueue;
 import io.inferencefleet.shm.TensorWriter;
+import io.inferencefleet.worker.config.BatchPlan;
 import io.inferencefleet.worker.config.ThreadPlan;
 import io.inferencefleet.worker.fetch.FetchConfig;
 import io.inferencefleet.worker.fetch.ImageFetcher;
@@ -27,6 +28,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import org.agrona.concurrent.CachedEpochClock;
+import org.apache.kafka.common.record.TimestampType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
@@ -70,7 +72,7 @@ class PredictorAgentTest {
         queue = AgentFixture.queue(temp.resolve("lane"), preprocess.tensorBytes());
         writer = queue.writer();
         agent = new PredictorAgent(0, List.of(queue.reader(PredictorAgent.READER)), registry, original, preprocess,
-                answers, null, clock, metrics);
+                BatchPlan.OFF, answers, null, clock, metrics);
         agent.onStart();
         clock.update(1_000_000);
     }
@@ -127,7 +129,7 @@ class PredictorAgentTest {
         commit(new InferenceRequest("broken", "file:///x.jpg", null, null, Map.of()), 0.5f);
         // A job whose request vanished never comes from the decoder; here it makes the agent throw mid-tensor.
         Job broken = registry.values().iterator().next();
-        registry.put(Job.registryKey(0, broken.offset()), new Job(broken.partition(), broken.offset(), null, null, null,
+        registry.put(Job.registryKey(0, broken.offset()), new Job(broken.partition(), broken.offset(), -1L, TimestampType.NO_TIMESTAMP_TYPE, null, null, null,
                 null, broken.acceptedNs()));
         commit(InferenceRequest.of("next", "file:///x.jpg"), 0.5f);
         agent.doWork();
@@ -146,7 +148,7 @@ class PredictorAgentTest {
         Predictor closed = Predictor.create(PredictorConfig.builder(model.modelFile(), model.paramsFile()).build());
         closed.close();
         try (ImageFetcher fetcher = new ImageFetcher(FetchConfig.defaults());
-             Pipeline pipeline = new Pipeline(new ThreadPlan(1, 1, 1, ThreadPlan.Pinning.NODE), "t", temp.resolve("shm"),
+             Pipeline pipeline = new Pipeline(new ThreadPlan(1, 1, 1, ThreadPlan.Pinning.NODE), BatchPlan.OFF, "t", temp.resolve("shm"),
                      8, closed, preprocess, fetcher, answers, i -> null, clock, metrics)) {
             assertFalse(pipeline.alive(), "not alive before start");
             pipeline.start();
@@ -164,7 +166,7 @@ class PredictorAgentTest {
         // Regression: Agrona's AgentRunner.close returns at once on an interrupted thread; the queues were
         // then unmapped under agents that might still use them.
         try (ImageFetcher fetcher = new ImageFetcher(FetchConfig.defaults())) {
-            Pipeline pipeline = new Pipeline(new ThreadPlan(1, 1, 2, ThreadPlan.Pinning.NODE), "t", temp.resolve("shm2"),
+            Pipeline pipeline = new Pipeline(new ThreadPlan(1, 1, 2, ThreadPlan.Pinning.NODE), BatchPlan.OFF, "t", temp.resolve("shm2"),
                     8, original, preprocess, fetcher, answers, i -> null, clock, metrics);
             pipeline.start();
             long deadline = System.nanoTime() + 10_000_000_000L;

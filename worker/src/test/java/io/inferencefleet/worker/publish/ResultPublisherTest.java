@@ -18,6 +18,7 @@ import java.util.Map;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.record.TimestampType;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -33,13 +34,14 @@ class ResultPublisherTest {
             new ByteArraySerializer());
     private final Acknowledgements acks = new Acknowledgements();
     private final ResultPublisher publisher = new ResultPublisher(producer, "predictions", "images.DLT",
+            new ResultPublisher.Source("images", "fleet-group"),
             new ResultFactory(new InferenceResult.ModelRef("m", "v"), "w", "images", List.of(), 5), acks,
             new WorkerMetrics());
     private final MessageCodec codec = new MessageCodec();
 
     private static Job job(Map<String, String> attributes) {
         byte[] value = "x".repeat(1000).getBytes(StandardCharsets.UTF_8);
-        return new Job(new TopicPartition("images", 0), 7, null, value, new RecordHeaders(),
+        return new Job(new TopicPartition("images", 0), 7, -1L, TimestampType.NO_TIMESTAMP_TYPE, null, value, new RecordHeaders(),
                 InferenceRequest.of("r1", "file:///a.jpg").withAttributes(attributes), System.nanoTime());
     }
 
@@ -114,7 +116,7 @@ class ResultPublisherTest {
         // Before: the replacement kept a huge traceparent header, was refused again, and the worker stopped.
         RecordHeaders headers = new RecordHeaders();
         headers.add("traceparent", new byte[2 << 20]);
-        Job job = new Job(new TopicPartition("images", 0), 8, null, new byte[10], headers,
+        Job job = new Job(new TopicPartition("images", 0), 8, -1L, TimestampType.NO_TIMESTAMP_TYPE, null, new byte[10], headers,
                 InferenceRequest.of("r2", "file:///a.jpg"), System.nanoTime());
         publisher.ok(job, new float[3], 3, 1.0, 1.0);
         producer.errorNext(new RecordTooLargeException("too big"));
@@ -123,5 +125,85 @@ class ResultPublisherTest {
         producer.completeNext();
         assertSame(job, acks.poll());
         assertNull(acks.fatal());
+    }
+
+    @Test
+    void aDeadLetterCopyCarriesSpringKafkasHeadersInSpringsEncodingsBesideOurs() throws Exception {
+        RecordHeaders request = new RecordHeaders();
+        request.add("correlation-id", "c-1".getBytes(StandardCharsets.UTF_8));
+        // A record once replayed from a Spring DLT: its old exception headers are replaced, its old original-* kept.
+        request.add(DeadLetterHeaders.EXCEPTION_FQCN, "com.example.OldFailure".getBytes(StandardCharsets.UTF_8));
+        request.add(DeadLetterHeaders.ORIGINAL_TOPIC, "upstream".getBytes(StandardCharsets.UTF_8));
+        Job job = new Job(new TopicPartition("images", 3), 1L << 33, 1_700_000_000_123L, TimestampType.CREATE_TIME, null,
+                new byte[10], request, InferenceRequest.of("r3", "file:///a.jpg"), System.nanoTime());
+        publisher.error(job, ErrorCode.NOT_FOUND, "no file /a.jpg");
+        awaitSends(2);
+        ProducerRecord<byte[], byte[]> copy = producer.history().get(1);
+        assertEquals("images.DLT", copy.topic());
+        assertSpringHeaders(copy, 3, 1L << 33, 1_700_000_000_123L, "CreateTime", "not_found: no file /a.jpg");
+        assertEquals("c-1", utf8(copy, "correlation-id"));
+        assertEquals("not_found", utf8(copy, ResultPublisher.ERROR_CODE_HEADER));
+        assertEquals("no file /a.jpg", utf8(copy, ResultPublisher.ERROR_MESSAGE_HEADER));
+        assertEquals(1, count(copy, DeadLetterHeaders.EXCEPTION_FQCN), "the old exception header was replaced");
+        assertEquals(2, count(copy, DeadLetterHeaders.ORIGINAL_TOPIC), "the old original-topic kept, ours last");
+    }
+
+    @Test
+    void aTruncatedDeadLetterCopyKeepsSpringsHeadersButNotTheRequests() throws Exception {
+        RecordHeaders request = new RecordHeaders();
+        request.add("x-huge", new byte[1 << 20]);
+        Job job = new Job(new TopicPartition("images", 1), 42, 5L, TimestampType.LOG_APPEND_TIME, null,
+                new byte[100_000], request, InferenceRequest.of("r4", "file:///b.jpg"), System.nanoTime());
+        publisher.error(job, ErrorCode.UNDECODABLE_IMAGE, "bad bytes");
+        awaitSends(2);
+        producer.completeNext();  // the result
+        producer.errorNext(new RecordTooLargeException("too big"));
+        awaitSends(3);
+        ProducerRecord<byte[], byte[]> cut = producer.history().get(2);
+        assertEquals(64 * 1024, cut.value().length);
+        assertNull(cut.headers().lastHeader("x-huge"));
+        assertEquals("100000", utf8(cut, ResultPublisher.TRUNCATED_HEADER));
+        assertSpringHeaders(cut, 1, 42, 5L, "LogAppendTime", "undecodable_image: bad bytes");
+        producer.completeNext();
+        assertSame(job, acks.poll());
+    }
+
+    /**
+     * Decodes the headers as Spring Kafka reads them back (spring-projects/spring-kafka: its
+     * DeadLetterRecordManager writes the partition with ByteBuffer.allocate(Integer.BYTES).putInt, offset
+     * and timestamp with ByteBuffer.allocate(Long.BYTES).putLong, strings as UTF-8 bytes; ByteBuffer is
+     * big-endian, so a reader does ByteBuffer.wrap(value).getInt() / getLong()). Spring Kafka is not a
+     * dependency: this is that decoding done by hand.
+     */
+    private static void assertSpringHeaders(ProducerRecord<byte[], byte[]> copy, int partition, long offset,
+                                            long timestamp, String timestampType, String message) {
+        assertEquals("images", utf8(copy, "kafka_dlt-original-topic"));
+        byte[] p = copy.headers().lastHeader("kafka_dlt-original-partition").value();
+        assertEquals(4, p.length);
+        assertEquals(partition, java.nio.ByteBuffer.wrap(p).getInt());
+        byte[] o = copy.headers().lastHeader("kafka_dlt-original-offset").value();
+        assertEquals(8, o.length);
+        assertEquals(offset, java.nio.ByteBuffer.wrap(o).getLong());
+        byte[] t = copy.headers().lastHeader("kafka_dlt-original-timestamp").value();
+        assertEquals(8, t.length);
+        assertEquals(timestamp, java.nio.ByteBuffer.wrap(t).getLong());
+        assertEquals(timestampType, utf8(copy, "kafka_dlt-original-timestamp-type"));
+        assertEquals(TimestampType.forName(timestampType).toString(), timestampType);
+        assertEquals("fleet-group", utf8(copy, "kafka_dlt-original-consumer-group"));
+        assertEquals("io.inferencefleet.messages.RequestFailedException", utf8(copy, "kafka_dlt-exception-fqcn"));
+        assertEquals("io.inferencefleet.messages.RequestFailedException", utf8(copy, "kafka_dlt-exception-cause-fqcn"));
+        assertEquals(message, utf8(copy, "kafka_dlt-exception-message"));
+        assertEquals("io.inferencefleet.messages.RequestFailedException: " + message + System.lineSeparator(),
+                utf8(copy, "kafka_dlt-exception-stacktrace"));
+    }
+
+    private static String utf8(ProducerRecord<byte[], byte[]> record, String header) {
+        org.apache.kafka.common.header.Header h = record.headers().lastHeader(header);
+        assertTrue(h != null, "no header " + header + " in " + record.headers());
+        return new String(h.value(), StandardCharsets.UTF_8);
+    }
+
+    private static long count(ProducerRecord<byte[], byte[]> record, String header) {
+        return java.util.stream.StreamSupport.stream(record.headers().headers(header).spliterator(), false).count();
     }
 }

@@ -29,12 +29,13 @@ class StagingSinkTest {
 
     private ResultPublisher publisher(int maxRequestBytes) {
         return new ResultPublisher(new StagingSink(maxRequestBytes, new io.inferencefleet.worker.job.RefusedRecords()), "predictions", "images.DLT",
+                new ResultPublisher.Source("images", "fleet-group"),
                 new ResultFactory(new InferenceResult.ModelRef("m", "v"), "w", "images", List.of(), 5), acks,
                 new WorkerMetrics());
     }
 
     private static Job job(Map<String, String> attributes) {
-        return new Job(new TopicPartition("images", 0), 7, null, "x".repeat(1000).getBytes(StandardCharsets.UTF_8),
+        return new Job(new TopicPartition("images", 0), 7, -1L, org.apache.kafka.common.record.TimestampType.NO_TIMESTAMP_TYPE, null, "x".repeat(1000).getBytes(StandardCharsets.UTF_8),
                 new RecordHeaders(), InferenceRequest.of("r1", "file:///a.jpg").withAttributes(attributes),
                 System.nanoTime());
     }
