@@ -147,7 +147,8 @@ public final class Worker implements AutoCloseable {
             if (config.exactlyOnce()) {
                 transactions = new Transactions(transactionalProducer.apply(new KafkaProducer<>(
                         ResultPublisher.transactionalProducerProperties(config.get(WorkerConfig.BOOTSTRAP_SERVERS),
-                                workerId, config.transactionalId(), config.kafkaProducer()))),
+                                workerId, config.transactionalId(), config.transactionTimeoutMs(),
+                                config.kafkaProducer()))),
                         config.get(WorkerConfig.TRANSACTION_INTERVAL_MS),
                         config.get(WorkerConfig.TRANSACTION_MAX_RESULTS), metrics, refused);
                 resources.add(transactions);  // the intake closes it; this closes it if the intake never ran

@@ -84,6 +84,7 @@ class ExactlyOnceTest {
         Map<String, String> flags = flags("vis", "vis-a");
         flags.put("dead.letter.enabled", "true");
         flags.put("transaction.interval.ms", "6000");  // one long transaction: seen open, then committed
+        flags.put("kafka.producer.transaction.timeout.ms", "20000");  // at least twice the interval (the worker checks)
         flags.put("transaction.max.results", "100000");
         try (Worker worker = Worker.start(WorkerConfig.resolve(null, Map.of(), flags))) {
             long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);

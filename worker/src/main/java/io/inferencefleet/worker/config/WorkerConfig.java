@@ -148,6 +148,7 @@ public final class WorkerConfig {
     private final int maxPollRecords;
     private final boolean exactlyOnce;
     private final int maxRequestBytes;
+    private final int transactionTimeoutMs;
 
     private WorkerConfig(Map<String, Object> values, Map<String, String> origins, Map<String, String> kafka) {
         this.values = Collections.unmodifiableMap(values);
@@ -176,23 +177,46 @@ public final class WorkerConfig {
         // Small polls (a quarter of the bound) let intake pause before the bound, not after it.
         this.maxPollRecords = Math.max(1, get(MAX_IN_FLIGHT) / 4);
         this.maxRequestBytes = concludeMaxRequestBytes();
+        this.transactionTimeoutMs = positiveProducerInt("transaction.timeout.ms", DEFAULT_TRANSACTION_TIMEOUT_MS);
+        if (exactlyOnce && 2L * get(TRANSACTION_INTERVAL_MS) > transactionTimeoutMs) {
+            // Measured: a 6 s interval under a 5 s timeout had the coordinator abort (fence) the open transaction.
+            throw new IllegalArgumentException("Invalid value " + get(TRANSACTION_INTERVAL_MS) + " for transaction.interval.ms:"
+                    + " must be at most half of the producer's transaction.timeout.ms (" + transactionTimeoutMs + "), or the"
+                    + " transaction coordinator aborts open transactions before they commit");
+        }
     }
 
-    private int concludeMaxRequestBytes() {
-        Object value = kafkaProducer().get("max.request.size");
+    /**
+     * The exactly-once producer's {@code transaction.timeout.ms} unless {@code kafka.producer.*} sets it:
+     * 10 s, Kafka Streams' choice for EOS (Kafka's own default, 60 s, would hold read_committed readers and the
+     * next owner's offset fetch that long after a worker dies).
+     */
+    public static final int DEFAULT_TRANSACTION_TIMEOUT_MS = 10_000;
+
+    /** The exactly-once producer's {@code transaction.timeout.ms}. */
+    public int transactionTimeoutMs() {
+        return transactionTimeoutMs;
+    }
+
+    private int positiveProducerInt(String key, int defaultValue) {
+        Object value = kafkaProducer().get(key);
         if (value == null) {
-            return 1_048_576;  // Kafka's default
+            return defaultValue;
         }
         try {
-            int bytes = Integer.parseInt(value.toString().trim());
-            if (bytes > 0) {
-                return bytes;
+            int parsed = Integer.parseInt(value.toString().trim());
+            if (parsed > 0) {
+                return parsed;
             }
         } catch (NumberFormatException e) {
             // named below
         }
-        throw new IllegalArgumentException("Invalid value " + value + " for kafka.producer.max.request.size: must be a"
-                + " positive integer");
+        throw new IllegalArgumentException("Invalid value " + value + " for kafka.producer." + key + ": must be a positive"
+                + " integer");
+    }
+
+    private int concludeMaxRequestBytes() {
+        return positiveProducerInt("max.request.size", 1_048_576);  // Kafka's default
     }
 
     /** {@code delivery.guarantee=exactly-once}. */

@@ -122,16 +122,16 @@ public final class ResultPublisher implements Answers, AutoCloseable {
 
     /**
      * The exactly-once producer's settings ({@code Transactions} in the intake writes with it): the
-     * at-least-once ones plus {@code transactional.id} and a {@code transaction.timeout.ms} of 10 s
-     * (Kafka Streams' choice for EOS; Kafka's own default, 60 s, would hold read_committed readers and
-     * the next owner's offset fetch that long after a worker dies), which {@code kafka.producer.*} may change.
+     * at-least-once ones plus {@code transactional.id} and {@code transaction.timeout.ms} (the worker
+     * configuration's concluded value).
      */
     public static Properties transactionalProducerProperties(String bootstrapServers, String clientId,
-                                                             String transactionalId, Map<String, Object> extra) {
+                                                             String transactionalId, int transactionTimeoutMs,
+                                                             Map<String, Object> extra) {
         Properties props = producerProperties(bootstrapServers, clientId, Map.of());
-        props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
-        props.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 10_000);
         props.putAll(extra);
+        props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+        props.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, transactionTimeoutMs);
         return props;
     }
 

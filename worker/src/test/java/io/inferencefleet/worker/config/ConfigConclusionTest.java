@@ -85,12 +85,16 @@ class ConfigConclusionTest {
         assertEquals(2_000_000, eos.maxRequestBytes());
         assertEquals(1_048_576, atLeastOnce.maxRequestBytes(), "Kafka's default");
         assertEquals(100, eos.get(WorkerConfig.TRANSACTION_INTERVAL_MS));
+        assertEquals(WorkerConfig.DEFAULT_TRANSACTION_TIMEOUT_MS, eos.transactionTimeoutMs());
         for (Map<String, String> bad : List.of(
                 Map.of("delivery.guarantee", "exactly-once", "kafka.consumer.isolation.level", "read_uncommitted"),
                 Map.of("delivery.guarantee", "exactly-once", "kafka.producer.transactional.id", "mine"),
                 Map.of("kafka.transactional.id", "mine"),
                 Map.of("delivery.guarantee", "exactly-twice"),
-                Map.of("delivery.guarantee", "exactly-once", "transaction.interval.ms", "0"))) {
+                Map.of("delivery.guarantee", "exactly-once", "transaction.interval.ms", "0"),
+                // Regression: a 6 s interval under a 5 s transaction timeout got every transaction aborted (fenced).
+                Map.of("delivery.guarantee", "exactly-once", "transaction.interval.ms", "6000",
+                        "kafka.producer.transaction.timeout.ms", "5000"))) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> WorkerConfig.resolve(null, Map.of(), bad), bad.toString());
             assertTrue(e.getMessage().startsWith("Invalid value "), e.getMessage());
