@@ -6,6 +6,8 @@
 #                                [--model=tiny|resnet50] [--overload.rate=N] ...   (--help lists every setting)
 # A short trial: benchmarks/run-chaos.sh --kills=2 --broker.kills=1 --seconds=20 --out=benchmarks/target
 # Failover alone: benchmarks/run-chaos.sh --scenarios=failover --out=benchmarks/target
+# Exactly-once (issue 13): --guarantee=exactly-once: workers on delivery.guarantee=exactly-once, the checker reads
+# read_committed, and a duplicate fails the run like a lost request.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -f benchmarks/target/benchmarks.jar ] || [ ! -f ops/target/fleet.jar ] || [ -n "${REBUILD:-}" ]; then

@@ -82,6 +82,7 @@ public final class InferenceClient implements AutoCloseable {
         private String requestsTopic = "images";
         private String resultsTopic = "predictions";
         private Duration defaultTimeout = Duration.ofSeconds(30);
+        private boolean readCommitted;
 
         private Builder(Map<String, ?> kafkaConfig) {
             this.kafkaConfig = new HashMap<>(Objects.requireNonNull(kafkaConfig, "kafkaConfig"));
@@ -96,6 +97,18 @@ public final class InferenceClient implements AutoCloseable {
         /** The topic workers write results to (default {@code predictions}). */
         public Builder resultsTopic(String topic) {
             this.resultsTopic = Objects.requireNonNull(topic, "resultsTopic");
+            return this;
+        }
+
+        /**
+         * Read results with {@code isolation.level=read_committed}: only results of committed worker
+         * transactions complete a future. With workers on {@code delivery.guarantee=exactly-once} that is
+         * the result counted exactly once; a result of an aborted transaction (whose request is then
+         * answered again) is never seen. Results appear once their transaction commits (every
+         * {@code transaction.interval.ms}). Off by default (read_uncommitted, as Kafka's default).
+         */
+        public Builder readCommitted(boolean readCommitted) {
+            this.readCommitted = readCommitted;
             return this;
         }
 
@@ -124,6 +137,10 @@ public final class InferenceClient implements AutoCloseable {
         consumerConfig.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
         consumerConfig.putAll(builder.kafkaConfig);
         consumerConfig.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        if (builder.readCommitted) {
+            // Only the consumer's setting: the producer of requests would warn about an unknown key.
+            consumerConfig.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        }
         consumerConfig.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         consumerConfig.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(consumerConfig);

@@ -176,6 +176,36 @@ class InferenceClientTest {
     }
 
     @Test
+    void readCommittedClientsNeverSeeAResultOfAnAbortedTransaction() throws Exception {
+        String[] topics = topics(1, 1);
+        Map<String, Object> tx = new java.util.HashMap<>();
+        tx.put("bootstrap.servers", broker.bootstrapServers());
+        tx.put("transactional.id", "client-test-" + topics[1]);
+        tx.put("key.serializer", org.apache.kafka.common.serialization.ByteArraySerializer.class.getName());
+        tx.put("value.serializer", org.apache.kafka.common.serialization.ByteArraySerializer.class.getName());
+        try (InferenceClient committed = InferenceClient.builder(broker.clientConfig()).requestsTopic(topics[0])
+                     .resultsTopic(topics[1]).readCommitted(true).build();
+             InferenceClient uncommitted = client(topics, Duration.ofSeconds(60));
+             KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(tx)) {
+            CompletableFuture<InferenceResult> viaCommitted = committed.submit(InferenceRequest.of("t1", "file:///a.jpg"));
+            CompletableFuture<InferenceResult> viaUncommitted = uncommitted.submit(InferenceRequest.of("t1", "file:///a.jpg"));
+            producer.initTransactions();
+            producer.beginTransaction();
+            producer.send(new ProducerRecord<>(topics[1], codec.encode(new InferenceResult("t1", InferenceResult.Status.ERROR,
+                    null, List.of(), null, "zombie", null, new InferenceResult.ErrorInfo("aborted", "never committed"),
+                    Map.of())))).get();
+            producer.abortTransaction();
+            producer.beginTransaction();
+            producer.send(new ProducerRecord<>(topics[1], codec.encode(new InferenceResult("t1", InferenceResult.Status.OK,
+                    null, List.of(), null, "owner", null, null, Map.of())))).get();
+            producer.commitTransaction();
+            assertEquals("owner", viaCommitted.get(30, TimeUnit.SECONDS).workerId(), "the committed answer only");
+            assertEquals("zombie", viaUncommitted.get(30, TimeUnit.SECONDS).workerId(),
+                    "read_uncommitted sees the aborted one first (the test would pass without read_committed otherwise)");
+        }
+    }
+
+    @Test
     void resultsAlreadyOnTheTopicBeforeTheClientStartedAreNotDelivered() throws Exception {
         String[] topics = topics(1, 1);
         try (KafkaProducer<byte[], byte[]> producer = broker.producer()) {

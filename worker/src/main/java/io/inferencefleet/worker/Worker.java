@@ -12,13 +12,16 @@ import io.inferencefleet.worker.config.WorkerConfig;
 import io.inferencefleet.worker.fetch.ImageFetcher;
 import io.inferencefleet.worker.intake.Intake;
 import io.inferencefleet.worker.job.Acknowledgements;
+import io.inferencefleet.worker.job.RefusedRecords;
 import io.inferencefleet.worker.lane.Pipeline;
 import io.inferencefleet.worker.metrics.MetricsServer;
 import io.inferencefleet.worker.metrics.WorkerMetrics;
 import io.inferencefleet.worker.preprocess.PaddleClasConfig;
 import io.inferencefleet.worker.preprocess.PreprocessConfig;
 import io.inferencefleet.worker.publish.ResultFactory;
+import io.inferencefleet.worker.intake.Transactions;
 import io.inferencefleet.worker.publish.ResultPublisher;
+import io.inferencefleet.worker.publish.StagingSink;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -31,10 +34,13 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Properties;
 import java.util.function.IntFunction;
+import java.util.function.UnaryOperator;
 import net.openhft.affinity.Affinity;
 import org.agrona.concurrent.SystemEpochClock;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -70,7 +76,7 @@ public final class Worker implements AutoCloseable {
     private final Path shmDir;
     private boolean closed;
 
-    private Worker(WorkerConfig config) {
+    private Worker(WorkerConfig config, UnaryOperator<Producer<byte[], byte[]>> transactionalProducer) {
         String workerId = config.workerId();
         this.shmDir = config.shmDir();
         LOG.info("event=worker_starting worker_id={}\n{}", workerId, config.describe());
@@ -117,11 +123,18 @@ public final class Worker implements AutoCloseable {
 
             ResultFactory results = new ResultFactory(modelRef(model, original.engine()), workerId, config.get(WorkerConfig.INPUT_TOPIC),
                     clas.labels(), clas.topK());
-            ResultPublisher publisher = new ResultPublisher(config.get(WorkerConfig.BOOTSTRAP_SERVERS), workerId,
-                    config.get(WorkerConfig.RESULTS_TOPIC),
-                    config.get(WorkerConfig.DEAD_LETTER) ? config.deadLetterTopic() : null,
-                    new ResultPublisher.Source(config.get(WorkerConfig.INPUT_TOPIC), config.get(WorkerConfig.GROUP_ID)),
-                    config.kafkaProducer(), results, acks, metrics);
+            String deadLetterTopic = config.get(WorkerConfig.DEAD_LETTER) ? config.deadLetterTopic() : null;
+            ResultPublisher.Source source = new ResultPublisher.Source(config.get(WorkerConfig.INPUT_TOPIC),
+                    config.get(WorkerConfig.GROUP_ID));
+            // At-least-once: the answering threads write the results. Exactly-once: they stage them on the
+            // job, and the intake thread writes them with the offsets in its transactions.
+            RefusedRecords refused = new RefusedRecords();
+            ResultPublisher publisher = config.exactlyOnce()
+                    ? new ResultPublisher(new StagingSink(config.maxRequestBytes(), refused),
+                            config.get(WorkerConfig.RESULTS_TOPIC), deadLetterTopic, source, results, acks, metrics)
+                    : new ResultPublisher(config.get(WorkerConfig.BOOTSTRAP_SERVERS), workerId,
+                            config.get(WorkerConfig.RESULTS_TOPIC), deadLetterTopic, source, config.kafkaProducer(),
+                            results, acks, metrics);
             // Closed in reverse: the intake first, the pipeline before the publisher it answers through,
             // the publisher before the original predictor.
             resources.add(publisher);
@@ -137,11 +150,21 @@ public final class Worker implements AutoCloseable {
                 LOG.info("event=metrics_listening url=http://{}:{}/metrics", config.get(WorkerConfig.METRICS_HOST),
                         metricsServer.port());
             }
+            Transactions transactions = null;
+            if (config.exactlyOnce()) {
+                transactions = new Transactions(transactionalProducer.apply(new KafkaProducer<>(
+                        ResultPublisher.transactionalProducerProperties(config.get(WorkerConfig.BOOTSTRAP_SERVERS),
+                                workerId, config.transactionalId(), config.transactionTimeoutMs(),
+                                config.kafkaProducer()))),
+                        config.get(WorkerConfig.TRANSACTION_INTERVAL_MS),
+                        config.get(WorkerConfig.TRANSACTION_MAX_RESULTS), metrics, refused);
+                resources.add(transactions);  // the intake closes it; this closes it if the intake never ran
+            }
             // Nothing below throws once the consumer exists: the intake thread owns and closes it.
             KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(consumerProperties(config, workerId));
             intake = new Intake(consumer, config.get(WorkerConfig.INPUT_TOPIC), pipeline.lanes(), publisher, acks,
                     pipeline::alive, maxInFlight, config.get(WorkerConfig.RESUME_IN_FLIGHT), config.maxPollRecords(),
-                    config.get(WorkerConfig.SHUTDOWN_TIMEOUT_MS), metrics);
+                    config.get(WorkerConfig.SHUTDOWN_TIMEOUT_MS), metrics, transactions);
             pipeline.start();
             intakeThread = new Thread(intake, "intake");
             intakeThread.start();
@@ -154,7 +177,12 @@ public final class Worker implements AutoCloseable {
     }
 
     public static Worker start(WorkerConfig config) {
-        return new Worker(config);
+        return new Worker(config, UnaryOperator.identity());
+    }
+
+    /** Tests: the exactly-once producer wrapped by {@code transactionalProducer} (to inject a failure or a freeze). */
+    static Worker start(WorkerConfig config, UnaryOperator<Producer<byte[], byte[]>> transactionalProducer) {
+        return new Worker(config, transactionalProducer);
     }
 
     /** Port of the metrics server, or -1 when it is off. */
@@ -182,6 +210,9 @@ public final class Worker implements AutoCloseable {
     /** The exit code for a worker that stopped on its own ({@link WorkerExit}). */
     public int exitCode() {
         Throwable fatal = acks.fatal();
+        if (fatal != null && Transactions.fenced(fatal)) {
+            return WorkerExit.FENCED;
+        }
         return fatal != null && ResultPublisher.refusedForGood(fatal) ? WorkerExit.KAFKA_REFUSED : WorkerExit.FAILED;
     }
 
@@ -263,6 +294,11 @@ public final class Worker implements AutoCloseable {
         props.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         props.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         props.putAll(config.kafkaConsumer());
+        if (config.exactlyOnce()) {
+            // Requests written in aborted transactions are no requests; and an upstream EOS pipeline's
+            // open transactions must not be answered before they commit.
+            props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        }
         return props;
     }
 

@@ -15,7 +15,9 @@ import java.util.Map;
  * [--args-file=FILE] [--key=value ...]}; the environment ({@code FLEET_*}) applies too. Exit codes
  * ({@link WorkerExit}): 143 after SIGTERM (the JVM's status once the shutdown hook has drained and
  * committed), 2 for a bad configuration, 1 when the worker stopped on its own (an agent died, results
- * could not be written), 3 when Kafka refused it for good (authentication, authorization).
+ * could not be written), 3 when Kafka refused it for good (authentication, authorization), 4 when its
+ * transactional producer was fenced ({@code delivery.guarantee=exactly-once}: a zombie, or another
+ * instance with its id).
  */
 public final class WorkerMain {
     private WorkerMain() {}

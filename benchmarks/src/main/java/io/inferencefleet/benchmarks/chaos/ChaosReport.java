@@ -15,10 +15,14 @@ final class ChaosReport {
         md.append("# Chaos run ").append(machine.get("date"), 0, 10).append("\n\n");
         md.append("A real fleet (`fleet up --per-node ").append(settings.perNode()).append("`, one JVM per worker) on a real")
                 .append(" broker (`fleet broker --dir`, its own process), disrupted while requests flow; an independent")
-                .append(" checker (plain KafkaConsumer, `read_uncommitted`, from the beginning) counts results per request id.")
-                .append(" Goal: **lost 0** in every scenario; duplicates are allowed (at-least-once) and reported per kill;")
+                .append(" checker (plain KafkaConsumer, `").append(settings.exactlyOnce() ? "read_committed" : "read_uncommitted")
+                .append("`, from the beginning) counts results per request id. Workers: `delivery.guarantee=")
+                .append(settings.guarantee()).append("`. Goal: **lost 0** in every scenario; ")
+                .append(settings.exactlyOnce() ? "**duplicates 0** (exactly-once, as read_committed readers see it);"
+                        : "duplicates are allowed (at-least-once) and reported per kill;")
                 .append(" every request answered after the overload.\n\n");
-        boolean met = outcomes.stream().allMatch(o -> o.tally().lost() == 0 && o.problems().isEmpty());
+        boolean met = outcomes.stream().allMatch(o -> o.tally().lost() == 0 && o.problems().isEmpty()
+                && (!settings.exactlyOnce() || o.tally().duplicates() == 0));
         md.append("**Verdict: ").append(met ? "met" : "NOT met").append("** — ").append(outcomes.stream()
                 .map(o -> o.name() + ": " + o.tally().lost() + " lost, " + o.tally().duplicates() + " duplicates"
                         + (o.problems().isEmpty() ? "" : ", " + o.problems().size() + " problem(s)"))

@@ -128,7 +128,9 @@ public final class ChaosRun {
         Files.writeString(report, ChaosReport.markdown(settings, machine, outcomes,
                 notableLines(kafkaLogs())));
         progress("report written to %s", report);
-        boolean ok = outcomes.stream().allMatch(o -> o.tally().lost() == 0 && o.problems().isEmpty());
+        // Exactly-once promises read_committed readers no duplicates either.
+        boolean ok = outcomes.stream().allMatch(o -> o.tally().lost() == 0 && o.problems().isEmpty()
+                && (!settings.exactlyOnce() || o.tally().duplicates() == 0));
         return ok ? 0 : 1;
     }
 
@@ -156,6 +158,7 @@ public final class ChaosRun {
         worker.put("shm.dir", shmDir.toString());
         worker.put("metrics.host", "127.0.0.1");
         worker.put("metrics.port", Integer.toString(freePortPair()));
+        worker.put("delivery.guarantee", settings.guarantee());
         settings.workerSettings().forEach((k, v) -> {
             if (worker.containsKey(k)) {
                 throw new IllegalArgumentException("Invalid value " + k + " in --worker.settings: set by the harness");
@@ -171,7 +174,7 @@ public final class ChaosRun {
         ResourceSampler sampler = new ResourceSampler(s.fleet::workerPids, shmDir);
         long scenarioStartNs = System.nanoTime();
         try (LoadPublisher publisher = new LoadPublisher(bootstrap, in, photos, imagesDir, settings.badEvery());
-             ResultChecker live = new ResultChecker(bootstrap, in, out)) {
+             ResultChecker live = new ResultChecker(bootstrap, in, out, settings.exactlyOnce())) {
             s.publisher = publisher;
             s.live = live;
             sampler.start();
@@ -203,7 +206,7 @@ public final class ChaosRun {
         progress("%s: %s", name, stop);
         long shmLeft = ResourceSampler.du(shmDir);
         ResultLedger.Tally tally;
-        try (ResultChecker checker = new ResultChecker(bootstrap, in, out)) {
+        try (ResultChecker checker = new ResultChecker(bootstrap, in, out, settings.exactlyOnce())) {
             if (!checker.catchUp(Duration.ofMinutes(2))) {
                 s.problems.add("the final check could not read both topics to their end within 2 minutes");
             }

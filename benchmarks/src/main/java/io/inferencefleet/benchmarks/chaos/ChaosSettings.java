@@ -29,6 +29,8 @@ import java.util.stream.Collectors;
  * @param recoverySeconds a worker or broker not back (ready) within this is reported as not recovered
  * @param drainIdleSeconds the drain is given up when no new result arrived for this long
  * @param badEvery every Nth request is a bad record (bad JSON, missing file, truncated image, in turn)
+ * @param guarantee the workers' {@code delivery.guarantee}: {@code at-least-once} (duplicates allowed) or
+ *     {@code exactly-once} (the checker reads {@code read_committed}, and a duplicate fails the run)
  * @param workerSettings more {@code fleet up} worker settings (e.g. kafka.consumer.session.timeout.ms), for experiments
  * @param runDir where every child's directory and log goes (a fresh one under benchmarks/target)
  * @param out directory of the markdown report
@@ -37,9 +39,10 @@ import java.util.stream.Collectors;
 record ChaosSettings(List<String> scenarios, int kills, int brokerKills, double rate, int overloadSeconds,
                      double overloadFactor, double sustainableRate, String model, int perNode, int settleSeconds,
                      int brokerDownSeconds, int recoverySeconds, int drainIdleSeconds, int badEvery,
-                     Map<String, String> workerSettings, Path runDir, Path out, String command) {
+                     String guarantee, Map<String, String> workerSettings, Path runDir, Path out, String command) {
     static final List<String> SCENARIOS = List.of("kill", "broker", "overload", "failover");
     static final List<String> MODELS = List.of("tiny", "resnet50");
+    static final List<String> GUARANTEES = List.of("at-least-once", "exactly-once");
     static final Map<String, String> DEFAULTS = defaults();
 
     private static Map<String, String> defaults() {
@@ -58,6 +61,7 @@ record ChaosSettings(List<String> scenarios, int kills, int brokerKills, double 
         d.put("recovery.seconds", "120");
         d.put("drain.idle.seconds", "90");
         d.put("bad.every", "10");
+        d.put("guarantee", "at-least-once");  // the workers' delivery.guarantee
         d.put("worker.settings", "");       // more worker settings for every scenario: key=value;key=value
         d.put("run.dir", "");               // default: benchmarks/target/chaos-<date-time>
         d.put("out", "benchmarks/results");
@@ -85,6 +89,10 @@ record ChaosSettings(List<String> scenarios, int kills, int brokerKills, double 
         if (!MODELS.contains(flags.get("model"))) {
             throw new IllegalArgumentException("Invalid value " + flags.get("model") + " for --model: one of " + MODELS);
         }
+        if (!GUARANTEES.contains(flags.get("guarantee"))) {
+            throw new IllegalArgumentException("Invalid value " + flags.get("guarantee") + " for --guarantee: one of "
+                    + GUARANTEES);
+        }
         Path runDir = flags.get("run.dir").isBlank()
                 ? Path.of("benchmarks/target/chaos-" + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")))
                 : flags.path("run.dir");
@@ -95,8 +103,12 @@ record ChaosSettings(List<String> scenarios, int kills, int brokerKills, double 
                 nonNegativeDouble(flags, "overload.rate"), flags.get("model"), flags.positiveInt("per.node"),
                 flags.positiveInt("settle.seconds"), flags.positiveInt("broker.down.seconds"),
                 flags.positiveInt("recovery.seconds"), flags.positiveInt("drain.idle.seconds"),
-                flags.positiveInt("bad.every"), workerSettings(flags.get("worker.settings")), runDir.toAbsolutePath(),
+                flags.positiveInt("bad.every"), flags.get("guarantee"), workerSettings(flags.get("worker.settings")), runDir.toAbsolutePath(),
                 flags.path("out"), command);
+    }
+
+    boolean exactlyOnce() {
+        return guarantee.equals("exactly-once");
     }
 
     private static Map<String, String> workerSettings(String list) {

@@ -15,7 +15,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * The independent checker: a plain KafkaConsumer (no group, nothing committed, {@code
- * read_uncommitted}) that reads the requests topic and the results topic from the beginning and
+ * read_uncommitted}, or {@code read_committed} to check {@code delivery.guarantee=exactly-once}) that reads the requests topic and the results topic from the beginning and
  * counts results per request id. It shares no code with the worker or the project's client: it
  * parses the result JSON itself and needs only {@code id}, {@code status}, {@code error.code},
  * {@code workerId} and {@code source}.
@@ -40,9 +40,14 @@ public final class ResultChecker implements AutoCloseable {
     private final ResultLedger ledger = new ResultLedger();
 
     public ResultChecker(String bootstrapServers, String requestsTopic, String resultsTopic) {
+        this(bootstrapServers, requestsTopic, resultsTopic, false);
+    }
+
+    /** @param readCommitted read only committed transactions' results (what exactly-once promises to such readers) */
+    public ResultChecker(String bootstrapServers, String requestsTopic, String resultsTopic, boolean readCommitted) {
         this.requestsTopic = requestsTopic;
         this.consumer = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers,
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_uncommitted", ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, readCommitted ? "read_committed" : "read_uncommitted", ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
                 ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest", ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 2000),
                 new ByteArrayDeserializer(), new ByteArrayDeserializer());
         for (String topic : List.of(requestsTopic, resultsTopic)) {
@@ -138,9 +143,10 @@ public final class ResultChecker implements AutoCloseable {
 
     /** Checks a pair of topics on its own and prints the counts (exit code 1 when a request has no result). */
     public static void main(String[] args) {
-        Flags flags = Flags.parse(args, List.of("bootstrap.servers", "requests.topic", "results.topic"));
+        Flags flags = Flags.parse(args, List.of("bootstrap.servers", "requests.topic", "results.topic"),
+                Map.of("read.committed", "false"));
         try (ResultChecker checker = new ResultChecker(flags.get("bootstrap.servers"), flags.get("requests.topic"),
-                flags.get("results.topic"))) {
+                flags.get("results.topic"), Boolean.parseBoolean(flags.get("read.committed")))) {
             if (!checker.catchUp(Duration.ofMinutes(2))) {
                 System.err.println("checker: could not read both topics to their end within 2 minutes");
             }

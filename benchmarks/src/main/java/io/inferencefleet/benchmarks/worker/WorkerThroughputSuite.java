@@ -163,6 +163,12 @@ public final class WorkerThroughputSuite {
 
     static RunResult endToEnd(SingleNodeKafka kafka, Path modelDir, Path images, List<Path> photos, int requests, int round)
             throws Exception {
+        return endToEnd(kafka, modelDir, images, photos, requests, round, Map.of());
+    }
+
+    /** As above, with more worker settings ({@code extra}, e.g. {@code delivery.guarantee}) applied last. */
+    static RunResult endToEnd(SingleNodeKafka kafka, Path modelDir, Path images, List<Path> photos, int requests, int round,
+                              Map<String, String> extra) throws Exception {
         String in = "bench-in-" + round;
         String out = "bench-out-" + round;
         kafka.createTopic(in, PREDICTORS);
@@ -190,6 +196,7 @@ public final class WorkerThroughputSuite {
         flags.put("math.threads", Integer.toString(MATH_THREADS));
         flags.put("metrics.port", "-1");
         flags.put("worker.id", "bench-" + round);
+        flags.putAll(extra);
         List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>();
         try (Worker worker = Worker.start(WorkerConfig.resolve(null, Map.of(), flags));
              KafkaConsumer<byte[], byte[]> consumer = resultsConsumer(kafka)) {

@@ -18,7 +18,9 @@ import picocli.CommandLine.Spec;
 @Command(name = "broker", mixinStandardHelpOptions = true,
         description = {"Run a single-node Kafka broker (KRaft, broker and controller in this process) on loopback,",
             "in the foreground until Ctrl-C. The storage in DIR is formatted on first use and kept afterwards.",
-            "Topics are created automatically on first use (1 partition unless -X num.partitions=N)."})
+            "Topics are created automatically on first use (1 partition unless -X num.partitions=N).",
+            "Transactions work on this one node (transaction state log: replication 1, min ISR 1), so workers can",
+            "run with --delivery.guarantee=exactly-once against it."})
 final class BrokerCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -51,6 +51,11 @@ final class ResultsCommand implements Callable<Integer> {
     @Option(names = "--max", paramLabel = "N", description = "Stop after N results.")
     Long max;
 
+    @Option(names = "--read-committed", description = {"Show only results of committed transactions"
+            + " (isolation.level=read_committed): with workers on delivery.guarantee=exactly-once, each request's"
+            + " answer exactly once; results appear when their transaction commits."})
+    boolean readCommitted;
+
     @Override
     public Integer call() throws InterruptedException {
         if (max != null && max < 1) {
@@ -63,6 +68,9 @@ final class ResultsCommand implements Callable<Integer> {
         config.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);  // reading must not create a topic
         config.putAll(kafka.config());
         config.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        if (readCommitted) {
+            config.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        }
         config.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         config.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         CountDownLatch finished = new CountDownLatch(1);

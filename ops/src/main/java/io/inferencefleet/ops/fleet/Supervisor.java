@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
  * Keeps a set of child processes running: each {@link Child} gets a slot and a thread ("supervise-ID")
  * that starts it, waits for it, and restarts it after a death according to the {@link RestartPolicy},
  * until {@link #stop} or until the slot is given up (restart limit reached, or exit code
- * {@value #EXIT_CONFIG_ERROR} or {@value #EXIT_KAFKA_REFUSED}, which a restart cannot fix). Output of each child
+ * {@value #EXIT_CONFIG_ERROR}, {@value #EXIT_KAFKA_REFUSED} or {@value #EXIT_FENCED}, which a restart cannot fix). Output of each child
  * is appended to its log file. Every event is logged as one {@code key=value} line and handed to the
  * listener, which is also how callers learn about changes (e.g. to rewrite a state file).
  *
@@ -36,6 +36,8 @@ public final class Supervisor {
     public static final int EXIT_CONFIG_ERROR = io.inferencefleet.worker.WorkerExit.CONFIG_ERROR;
     /** Kafka refused the worker for good (authentication, authorization): a restart cannot fix it either. */
     public static final int EXIT_KAFKA_REFUSED = io.inferencefleet.worker.WorkerExit.KAFKA_REFUSED;
+    /** Exactly-once: the worker was fenced (another instance of its id, or a zombie): a restart would fence back. */
+    public static final int EXIT_FENCED = io.inferencefleet.worker.WorkerExit.FENCED;
     /**
      * Time a worker is given after its drain ({@code shutdown.timeout.ms}) to close its Kafka clients and exit
      * before SIGKILL: fleet up's stop timeout is the sum, and so is the systemd unit's TimeoutStopSec.
@@ -182,8 +184,9 @@ public final class Supervisor {
                 }
                 event("event=worker_exited id=" + child.id() + " pid=" + (started == null ? -1 : started.pid())
                         + " exit_code=" + code + " uptime_ms=" + uptime.toMillis());
-                if (code == EXIT_CONFIG_ERROR || code == EXIT_KAFKA_REFUSED) {
-                    giveUp(code == EXIT_CONFIG_ERROR ? "config_error" : "kafka_refused", code);
+                if (code == EXIT_CONFIG_ERROR || code == EXIT_KAFKA_REFUSED || code == EXIT_FENCED) {
+                    giveUp(code == EXIT_CONFIG_ERROR ? "config_error" : code == EXIT_FENCED ? "fenced" : "kafka_refused",
+                            code);
                     return;
                 }
                 long now = System.nanoTime();

@@ -118,6 +118,37 @@ class SubmitAndResultsKafkaTest {
     }
 
     @Test
+    void resultsReadCommittedShowsNoResultOfAnAbortedTransaction() throws Exception {
+        broker.createTopic("tx-results", 1);
+        Map<String, Object> tx = new HashMap<>();
+        tx.put("bootstrap.servers", broker.bootstrapServers());
+        tx.put("transactional.id", "results-command-test");
+        tx.put("key.serializer", org.apache.kafka.common.serialization.ByteArraySerializer.class.getName());
+        tx.put("value.serializer", org.apache.kafka.common.serialization.ByteArraySerializer.class.getName());
+        try (var producer = new org.apache.kafka.clients.producer.KafkaProducer<byte[], byte[]>(tx)) {
+            producer.initTransactions();
+            for (String id : List.of("aborted-1", "committed-1")) {
+                producer.beginTransaction();
+                producer.send(new org.apache.kafka.clients.producer.ProducerRecord<>("tx-results", codec.encode(
+                        new io.inferencefleet.messages.InferenceResult(id, io.inferencefleet.messages.InferenceResult.Status.OK,
+                                null, List.of(), null, "w", null, null, Map.of())))).get();
+                if (id.startsWith("aborted")) {
+                    producer.abortTransaction();
+                } else {
+                    producer.commitTransaction();
+                }
+            }
+        }
+        Run committed = fleet("results", "--bootstrap-servers", broker.bootstrapServers(), "--topic", "tx-results",
+                "--from-beginning", "--max", "1", "--json", "--read-committed");
+        assertEquals(0, committed.exitCode(), committed.err());
+        assertTrue(committed.out().contains("\"committed-1\"") && !committed.out().contains("aborted-1"), committed.out());
+        Run all = fleet("results", "--bootstrap-servers", broker.bootstrapServers(), "--topic", "tx-results",
+                "--from-beginning", "--max", "1", "--json");
+        assertTrue(all.out().contains("\"aborted-1\""), "read_uncommitted (the default) shows it: " + all.out());
+    }
+
+    @Test
     void submitWithoutWaitPublishesAndExitsZero() throws Exception {
         broker.createTopic("nowait", 1);
         Path dir = Files.createDirectories(temp.resolve("imgs"));

@@ -44,8 +44,9 @@ class SystemdUnitTest {
         Map<String, List<String>> service = section(UNIT, "Service");
         Map<String, List<String>> unit = section(UNIT, "Unit");
         RestartPolicy fleetUp = RestartPolicy.defaults();
-        assertEquals(List.of("always"), service.get("Restart"), "fleet up restarts after any exit but the two below");
-        assertEquals(Set.of(Integer.toString(WorkerExit.CONFIG_ERROR), Integer.toString(WorkerExit.KAFKA_REFUSED)),
+        assertEquals(List.of("always"), service.get("Restart"), "fleet up restarts after any exit but the three below");
+        assertEquals(Set.of(Integer.toString(WorkerExit.CONFIG_ERROR), Integer.toString(WorkerExit.KAFKA_REFUSED),
+                        Integer.toString(WorkerExit.FENCED)),
                 Set.of(one(service, "RestartPreventExitStatus").split("\\s+")));
         assertEquals(fleetUp.initialBackoff().toSeconds() + "s", one(service, "RestartSec"));
         assertEquals(Long.toString(fleetUp.window().toSeconds()), one(unit, "StartLimitIntervalSec"));

@@ -133,4 +133,16 @@ class SupervisorTest {
         assertEquals(0, status.restarts());
         assertTrue(events.stream().anyMatch(e -> e.contains("kafka_refused")), events.toString());
     }
+
+    @Test
+    void aFencedWorkerIsGivenUpAtOnceSoThatItDoesNotFenceItsSuccessorInALoop() throws Exception {
+        Supervisor supervisor = new Supervisor(List.of(child("fenced", "exit " + Supervisor.EXIT_FENCED)), FAST,
+                events::add);
+        supervisor.start();
+        assertTrue(supervisor.awaitTermination(Duration.ofSeconds(10)), "gave up: " + events);
+        Supervisor.SlotStatus status = supervisor.status().get(0);
+        assertEquals(Supervisor.State.GAVE_UP, status.state());
+        assertEquals(0, status.restarts());
+        assertTrue(events.stream().anyMatch(e -> e.contains("reason=fenced")), events.toString());
+    }
 }

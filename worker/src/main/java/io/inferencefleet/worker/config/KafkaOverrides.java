@@ -7,7 +7,8 @@ import java.util.Map;
  * The Kafka client settings the worker owns, because the delivery guarantee rests on them: offsets
  * are committed by the worker only after the result is acknowledged ({@code enable.auto.commit}
  * false), results are written durably and without duplicates from retries ({@code acks=all},
- * idempotence on), the intake's back-pressure counts on its own {@code max.poll.records}, and the
+ * idempotence on; with exactly-once, a {@code transactional.id} of the worker's own and input read
+ * {@code read_committed}), the intake's back-pressure counts on its own {@code max.poll.records}, and the
  * worker reads and writes bytes. A {@code kafka.*} override of one of them is refused at start with
  * "Invalid value X for NAME: why" instead of silently weakening the guarantee.
  */
@@ -15,9 +16,9 @@ final class KafkaOverrides {
     private KafkaOverrides() {}
 
     /** @throws IllegalArgumentException naming the first override that would break the guarantee */
-    static void check(Map<String, String> kafka) {
+    static void check(Map<String, String> kafka, boolean exactlyOnce) {
         for (Map.Entry<String, String> e : kafka.entrySet()) {
-            String why = refusal(clientKey(e.getKey()), e.getValue().trim().toLowerCase(Locale.ROOT));
+            String why = refusal(clientKey(e.getKey()), e.getValue().trim().toLowerCase(Locale.ROOT), exactlyOnce);
             if (why != null) {
                 throw new IllegalArgumentException("Invalid value " + Secrets.mask(e.getKey(), e.getValue()) + " for "
                         + e.getKey() + ": " + why);
@@ -34,7 +35,7 @@ final class KafkaOverrides {
         return key;
     }
 
-    private static String refusal(String key, String value) {
+    private static String refusal(String key, String value, boolean exactlyOnce) {
         switch (key) {
             case "enable.auto.commit":
                 return value.equals("false") ? null
@@ -47,9 +48,10 @@ final class KafkaOverrides {
             case "max.poll.records":
                 return "derived from max.in.flight (a quarter of it), which bounds the requests in flight";
             case "isolation.level":
-                return null;
+                return !exactlyOnce || value.equals("read_committed") ? null
+                        : "with delivery.guarantee=exactly-once requests are read read_committed";
             case "transactional.id":
-                return "transactions are not supported yet (delivery is at-least-once)";
+                return "derived from group.id and worker.id (delivery.guarantee=exactly-once)";
             case "group.id":
                 return "set group.id (not kafka.group.id): it is one of the worker's own keys";
             case "bootstrap.servers":

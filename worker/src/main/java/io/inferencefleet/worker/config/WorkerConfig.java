@@ -42,6 +42,16 @@ public final class WorkerConfig {
             "Kafka consumer group shared by all workers.");
     public static final ConfigKey<Boolean> DEAD_LETTER = ConfigKey.bool("dead.letter.enabled", false,
             "Also copy every request that ends in ERROR to <input.topic>.DLT with error headers.");
+    public static final ConfigKey<String> DELIVERY_GUARANTEE = ConfigKey.choice("delivery.guarantee",
+            "at-least-once", List.of("at-least-once", "exactly-once"), "at-least-once: offsets committed after each"
+            + " result is acknowledged (a killed worker's uncommitted requests are answered again: duplicates possible);"
+            + " exactly-once: results, dead-letter copies and offsets in one Kafka transaction, input read"
+            + " read_committed: each request's answer seen once by read_committed readers.");
+    public static final ConfigKey<Integer> TRANSACTION_INTERVAL_MS = ConfigKey.integer("transaction.interval.ms", 100, 1,
+            60_000, "exactly-once: a transaction commits this long after its first result (results become visible to"
+            + " read_committed readers then).");
+    public static final ConfigKey<Integer> TRANSACTION_MAX_RESULTS = ConfigKey.integer("transaction.max.results", 500, 1,
+            100_000, "exactly-once: or as soon as it holds this many results.");
     public static final ConfigKey<String> MODEL_DIR = ConfigKey.string("model.dir", "models/resnet50",
             "Model directory: a PaddleClas export or `fleet model generate` output.");
     public static final ConfigKey<Integer> PREDICTOR_THREADS = ConfigKey.integerOrAuto("predictor.threads", 1, 256,
@@ -119,6 +129,7 @@ public final class WorkerConfig {
             "Address the metrics server listens on.");
 
     static final List<ConfigKey<?>> KEYS = List.of(BOOTSTRAP_SERVERS, INPUT_TOPIC, RESULTS_TOPIC, GROUP_ID, DEAD_LETTER,
+            DELIVERY_GUARANTEE, TRANSACTION_INTERVAL_MS, TRANSACTION_MAX_RESULTS,
             MODEL_DIR, PREDICTOR_ENGINE, PREDICTOR_THREADS, DECODER_THREADS, MATH_THREADS, PREDICTOR_PINNING,
             WORKERS_PER_NODE, BATCH_MAX, BATCH_DELAY_US, MAX_IN_FLIGHT, RESUME_IN_FLIGHT, FILE_ROOTS, ALLOWED_HOSTS,
             MAX_IMAGE_BYTES, FETCH_TIMEOUT_MS, MAX_IMAGE_PIXELS, MAX_ASPECT_RATIO, MAX_JPEG_SCANS, SHM_DIR, WORKER_ID,
@@ -143,12 +154,16 @@ public final class WorkerConfig {
     private final ThreadPlan threadPlan;
     private final FetchConfig fetch;
     private final int maxPollRecords;
+    private final boolean exactlyOnce;
+    private final int maxRequestBytes;
+    private final int transactionTimeoutMs;
 
     private WorkerConfig(Map<String, Object> values, Map<String, String> origins, Map<String, String> kafka) {
         this.values = Collections.unmodifiableMap(values);
         this.origins = Collections.unmodifiableMap(origins);
         this.kafka = Collections.unmodifiableMap(kafka);
-        KafkaOverrides.check(this.kafka);
+        this.exactlyOnce = get(DELIVERY_GUARANTEE).equals("exactly-once");
+        KafkaOverrides.check(this.kafka, exactlyOnce);
         if (get(RESUME_IN_FLIGHT) >= get(MAX_IN_FLIGHT)) {
             throw new IllegalArgumentException("Invalid value " + get(RESUME_IN_FLIGHT) + " for resume.in.flight: must be"
                     + " below max.in.flight (" + get(MAX_IN_FLIGHT) + ")");
@@ -169,6 +184,66 @@ public final class WorkerConfig {
         this.fetch = concludeFetch();
         // Small polls (a quarter of the bound) let intake pause before the bound, not after it.
         this.maxPollRecords = Math.max(1, get(MAX_IN_FLIGHT) / 4);
+        this.maxRequestBytes = concludeMaxRequestBytes();
+        this.transactionTimeoutMs = positiveProducerInt("transaction.timeout.ms", DEFAULT_TRANSACTION_TIMEOUT_MS);
+        if (exactlyOnce && 2L * get(TRANSACTION_INTERVAL_MS) > transactionTimeoutMs) {
+            // Measured: a 6 s interval under a 5 s timeout had the coordinator abort (fence) the open transaction.
+            throw new IllegalArgumentException("Invalid value " + get(TRANSACTION_INTERVAL_MS) + " for transaction.interval.ms:"
+                    + " must be at most half of the producer's transaction.timeout.ms (" + transactionTimeoutMs + "), or the"
+                    + " transaction coordinator aborts open transactions before they commit");
+        }
+    }
+
+    /**
+     * The exactly-once producer's {@code transaction.timeout.ms} unless {@code kafka.producer.*} sets it:
+     * 10 s, Kafka Streams' choice for EOS (Kafka's own default, 60 s, would hold read_committed readers and the
+     * next owner's offset fetch that long after a worker dies).
+     */
+    public static final int DEFAULT_TRANSACTION_TIMEOUT_MS = 10_000;
+
+    /** The exactly-once producer's {@code transaction.timeout.ms}. */
+    public int transactionTimeoutMs() {
+        return transactionTimeoutMs;
+    }
+
+    private int positiveProducerInt(String key, int defaultValue) {
+        Object value = kafkaProducer().get(key);
+        if (value == null) {
+            return defaultValue;
+        }
+        try {
+            int parsed = Integer.parseInt(value.toString().trim());
+            if (parsed > 0) {
+                return parsed;
+            }
+        } catch (NumberFormatException e) {
+            // named below
+        }
+        throw new IllegalArgumentException("Invalid value " + value + " for kafka.producer." + key + ": must be a positive"
+                + " integer");
+    }
+
+    private int concludeMaxRequestBytes() {
+        return positiveProducerInt("max.request.size", 1_048_576);  // Kafka's default
+    }
+
+    /** {@code delivery.guarantee=exactly-once}. */
+    public boolean exactlyOnce() {
+        return exactlyOnce;
+    }
+
+    /**
+     * Exactly-once: the producer's {@code transactional.id}, {@code <group.id>-<worker id>}: stable across
+     * restarts when {@code worker.id} is set (fleet up sets it), so that a restart aborts its crashed
+     * incarnation's open transaction at once; unique per running worker, as worker ids must be.
+     */
+    public String transactionalId() {
+        return get(GROUP_ID) + "-" + workerId;
+    }
+
+    /** The results producer's {@code max.request.size} ({@code kafka.producer.max.request.size}, else Kafka's default). */
+    public int maxRequestBytes() {
+        return maxRequestBytes;
     }
 
     /**

@@ -31,6 +31,12 @@ import org.slf4j.LoggerFactory;
  * partition up to the last record whose result the broker acknowledged. On revocation and on stop it
  * waits (bounded) for in-flight results, commits, and lets go.
  *
+ * <p>With {@code delivery.guarantee=exactly-once} ({@link Transactions} given) nothing is committed
+ * with {@code commitAsync}: the answers' records and the committable offsets go into one transaction,
+ * committed every {@code transaction.interval.ms} (or {@code transaction.max.results}), before a
+ * revocation completes, and on stop; an aborted transaction's partitions are read again from their
+ * last committed offsets.
+ *
  * <p>Each polled record gets exactly one job: a record polled again while its earlier job is still
  * in the pipeline (a partition revoked with a timed-out drain, then assigned back) is not given a
  * second one; the earlier job's acknowledgement counts for it.
@@ -57,6 +63,8 @@ public final class Intake implements Runnable {
     /** Jobs accepted and not yet acknowledged, by registry key: a record polled again joins its job. */
     private final Map<Long, Job> live = new HashMap<>();
     private final WorkerMetrics metrics;
+    /** Exactly-once: the transactions results and offsets are written in; null for at-least-once. */
+    private final Transactions transactions;
     private volatile boolean running = true;
     private volatile String stopReason;
     private volatile int assigned;
@@ -75,6 +83,19 @@ public final class Intake implements Runnable {
     public Intake(Consumer<byte[], byte[]> consumer, String inputTopic, List<DecoderLane> lanes, Answers answers,
                   Acknowledgements acks, BooleanSupplier pipelineAlive, int maxInFlight, int resumeInFlight,
                   int maxPollRecords, long drainTimeoutMs, WorkerMetrics metrics) {
+        this(consumer, inputTopic, lanes, answers, acks, pipelineAlive, maxInFlight, resumeInFlight, maxPollRecords,
+                drainTimeoutMs, metrics, null);
+    }
+
+    /**
+     * @param transactions exactly-once: the answers' records (staged on each job) and the offsets are
+     *     written in its transactions, by this thread; null for at-least-once (results written by the
+     *     answering threads, offsets committed here once acknowledged). Closed by {@link #run()}.
+     */
+    public Intake(Consumer<byte[], byte[]> consumer, String inputTopic, List<DecoderLane> lanes, Answers answers,
+                  Acknowledgements acks, BooleanSupplier pipelineAlive, int maxInFlight, int resumeInFlight,
+                  int maxPollRecords, long drainTimeoutMs, WorkerMetrics metrics, Transactions transactions) {
+        this.transactions = transactions;
         this.consumer = consumer;
         this.inputTopic = inputTopic;
         this.lanes = List.copyOf(lanes);
@@ -108,6 +129,14 @@ public final class Intake implements Runnable {
     public void run() {
         long stopDeadlineMs = Long.MAX_VALUE;
         try {
+            if (transactions != null) {
+                try {
+                    transactions.init();
+                } catch (RuntimeException e) {
+                    LOG.error("event=transactions_init_failed error=\"{}\"", e.toString());
+                    acks.fatal(e);
+                }
+            }
             consumer.subscribe(List.of(inputTopic), new Rebalance());
             while (running && acks.fatal() == null && pipelineAlive.getAsBoolean()) {
                 try {
@@ -142,12 +171,18 @@ public final class Intake implements Runnable {
             consumer.close(CloseOptions.timeout(Duration.ofMillis(closeMs))
                     .withGroupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP));
             LOG.info("event=intake_stopped accepted={} in_flight_abandoned={}", accepted, tracker.inFlight());
+            if (transactions != null) {
+                transactions.close();
+            }
         }
     }
 
     private void accept(ConsumerRecord<byte[], byte[]> record) {
         TopicPartition partition = new TopicPartition(record.topic(), record.partition());
         tracker.accepted(partition, record.offset());
+        if (transactions != null) {
+            transactions.accepted(partition, record.offset());
+        }
         accepted++;
         long key = Job.registryKey(record.partition(), record.offset());
         if (live.containsKey(key)) {
@@ -197,17 +232,73 @@ public final class Intake implements Runnable {
         }
     }
 
-    /** Acknowledged jobs → committable offsets. */
+    /**
+     * Acknowledged jobs → committable offsets; exactly-once: → held answers, and those the committable
+     * prefix covers written into the open transaction. An answer the tracker does not know (its
+     * partition revoked or rewound since) is dropped there: the record's next reading answers it.
+     */
     private void takeAcknowledged() {
+        Set<TopicPartition> advanced = transactions == null ? null : new HashSet<>();
         for (Job job; (job = acks.poll()) != null; ) {
             live.remove(Job.registryKey(job.partition().partition(), job.offset()), job);
-            tracker.acknowledged(job.partition(), job.offset());
+            if (tracker.acknowledged(job.partition(), job.offset()) && advanced != null) {
+                transactions.hold(job);
+                advanced.add(job.partition());
+            }
+        }
+        if (advanced != null) {
+            for (TopicPartition partition : advanced) {
+                transactions.release(partition, tracker.committable(partition));
+            }
+        }
+    }
+
+    /** Exactly-once: commits the open transaction with the committable offsets; on abort reads its partitions again. */
+    private void commitTransaction() {
+        Transactions.Outcome outcome = transactions.commit(tracker.takeCommittable(), consumer.groupMetadata());
+        if (outcome == Transactions.Outcome.ABORTED) {
+            rewind(transactions.aborted());
+        } else if (outcome == Transactions.Outcome.FATAL) {
+            acks.fatal(transactions.failure());
+        }
+    }
+
+    /**
+     * After an abort: reads {@code partitions} again from the offsets last committed. Jobs of theirs
+     * still in the pipeline stay live; a record polled again joins its job, as after a rebalance.
+     */
+    private void rewind(Set<TopicPartition> partitions) {
+        Set<TopicPartition> assignment = consumer.assignment();
+        for (TopicPartition partition : partitions) {
+            tracker.forget(partition);
+            boolean mine = assignment.contains(partition);
+            Long offset = transactions.restartOffset(partition);
+            transactions.forget(partition, mine);
+            if (mine && offset != null) {
+                consumer.seek(partition, offset);
+                LOG.info("event=partition_rewound partition={} offset={}", partition, offset);
+            }
         }
     }
 
     /** Acknowledgements → commits; in-flight bound → pause/resume. */
     private void settle() {
         takeAcknowledged();
+        if (transactions != null) {
+            if (transactions.due(System.nanoTime())) {
+                commitTransaction();
+            }
+        } else {
+            commitAsync();
+        }
+        // Exactly-once: held answers count too (they are in memory until written), and live jobs of
+        // rewound partitions, which the tracker forgot but the lanes still hold.
+        int inFlight = transactions == null ? tracker.inFlight()
+                : Math.max(tracker.inFlight(), live.size()) + transactions.held();
+        pauseOrResume(inFlight);
+    }
+
+    private void commitAsync() {
         Map<TopicPartition, OffsetAndMetadata> commits = tracker.takeCommittable();
         if (!commits.isEmpty()) {
             // The callback runs on this thread, inside a later poll or commit.
@@ -228,7 +319,9 @@ public final class Intake implements Runnable {
                 }
             });
         }
-        int inFlight = tracker.inFlight();
+    }
+
+    private void pauseOrResume(int inFlight) {
         // Pause while one more poll could exceed the bound: in-flight requests never pass max.in.flight.
         if (!paused && inFlight + maxPollRecords > maxInFlight) {
             consumer.pause(consumer.assignment());
@@ -280,16 +373,32 @@ public final class Intake implements Runnable {
             }
         }
         takeAcknowledged();
-        Map<TopicPartition, OffsetAndMetadata> commits = tracker.takeCommittable();
-        if (!commits.isEmpty()) {
-            commitFinal(commits, deadlineMs);
+        if (transactions != null) {
+            // Before the revocation completes: the next owner then starts after what this one committed.
+            if (acks.fatal() == null) {
+                commitTransaction();
+            }
+        } else {
+            Map<TopicPartition, OffsetAndMetadata> commits = tracker.takeCommittable();
+            if (!commits.isEmpty()) {
+                commitFinal(commits, deadlineMs);
+            }
         }
         int abandoned = pending(partitions);
         if (abandoned > 0) {
             LOG.warn("event=in_flight_abandoned count={} effect=\"uncommitted: they will be processed again\"", abandoned);
         }
         if (partitions != null) {
-            partitions.forEach(tracker::forget);
+            forget(partitions);
+        }
+    }
+
+    private void forget(Collection<TopicPartition> partitions) {
+        for (TopicPartition partition : partitions) {
+            tracker.forget(partition);
+            if (transactions != null) {
+                transactions.forget(partition, false);
+            }
         }
     }
 
@@ -342,7 +451,18 @@ public final class Intake implements Runnable {
         @Override
         public void onPartitionsLost(Collection<TopicPartition> partitions) {
             LOG.warn("event=partitions_lost partitions={}", partitions);
-            partitions.forEach(tracker::forget);
+            forget(partitions);
+            if (transactions != null) {
+                // Its offsets could not commit any more (the group moved on): drop it, read the rest again.
+                Transactions.Outcome outcome = transactions.abortOpen("partitions lost: " + partitions);
+                if (outcome == Transactions.Outcome.ABORTED) {
+                    Set<TopicPartition> rewound = new HashSet<>(transactions.aborted());
+                    rewound.removeAll(partitions);
+                    rewind(rewound);
+                } else if (outcome == Transactions.Outcome.FATAL) {
+                    acks.fatal(transactions.failure());
+                }
+            }
         }
     }
 }

@@ -88,6 +88,12 @@ final class OffsetTracker {
         return result;
     }
 
+    /** The partition's committable offset (next offset to read after its answered prefix), or -1. */
+    long committable(TopicPartition partition) {
+        PartitionState state = partitions.get(partition);
+        return state == null ? -1 : state.committable;
+    }
+
     int inFlight() {
         return inFlight;
     }

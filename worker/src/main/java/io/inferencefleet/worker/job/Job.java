@@ -1,7 +1,10 @@
 package io.inferencefleet.worker.job;
 
 import io.inferencefleet.messages.InferenceRequest;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.header.Headers;
 import org.apache.kafka.common.record.TimestampType;
@@ -30,6 +33,8 @@ public final class Job {
     private byte[] imageBytes;
     private double fetchMs = Double.NaN;
     private double preprocessMs = Double.NaN;
+    /** Exactly-once only: the answer's records, written by the intake in its transaction. */
+    private final List<ProducerRecord<byte[], byte[]>> staged = new ArrayList<>(2);
 
     /**
      * @param timestamp the input record's timestamp (ms; -1 for none) and {@code timestampType} its kind,
@@ -134,6 +139,23 @@ public final class Job {
 
     public boolean isAnswered() {
         return answered.get();
+    }
+
+    /**
+     * Exactly-once: keeps one of the answer's records (result, dead-letter copy) for the intake's
+     * transaction. Called by the answering threads before the job is acknowledged, which publishes it.
+     */
+    public void stage(ProducerRecord<byte[], byte[]> record) {
+        synchronized (staged) {
+            staged.add(record);
+        }
+    }
+
+    /** The staged records, in the order staged. */
+    public List<ProducerRecord<byte[], byte[]>> stagedRecords() {
+        synchronized (staged) {
+            return List.copyOf(staged);
+        }
     }
 
     /** Identifies the job in a lane's registry (the shm record carries partition and offset). */

@@ -77,6 +77,18 @@ public final class WorkerMetrics {
     private final Counter commitFailures = Counter.builder().name("fleet_commit_failures_total")
             .help("Offset commits that failed (retried with the next commit)").register(registry);
 
+    private final Counter transactions = Counter.builder().name("fleet_transactions_total")
+            .help("Exactly-once transactions (results + offsets) by outcome: committed or aborted")
+            .labelNames("outcome").register(registry);
+    private final Histogram transactionSeconds = Histogram.builder().name("fleet_transaction_seconds")
+            .help("Exactly-once: from a transaction's first result to its commit")
+            .classicUpperBounds(0.01, 0.025, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10).register(registry);
+    private final Histogram transactionCommitSeconds = Histogram.builder().name("fleet_transaction_commit_seconds")
+            .help("Exactly-once: sending the offsets and committing (the intake waits this long)")
+            .classicUpperBounds(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5).register(registry);
+    private final Histogram transactionResults = Histogram.builder().name("fleet_transaction_results")
+            .help("Exactly-once: answers per committed transaction")
+            .classicUpperBounds(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000).register(registry);
     /** Exports the fetcher's health, read at each scrape: stuck file reader threads and unexpected failures. */
     public void watchFetcher(java.util.function.IntSupplier stuckFileReaders, java.util.function.LongSupplier unexpected) {
         io.prometheus.metrics.core.metrics.GaugeWithCallback.builder().name("fleet_fetch_stuck_file_readers")
@@ -137,6 +149,22 @@ public final class WorkerMetrics {
 
     public void commitFailed() {
         commitFailures.inc();
+    }
+
+    public void transactionCommitted(double seconds, double commitSeconds, int results) {
+        transactions.labelValues("committed").inc();
+        transactionSeconds.observe(seconds);
+        transactionCommitSeconds.observe(commitSeconds);
+        transactionResults.observe(results);
+    }
+
+    public void transactionAborted() {
+        transactions.labelValues("aborted").inc();
+    }
+
+    /** Transactions with {@code outcome} (committed, aborted) so far. */
+    public double transactions(String outcome) {
+        return transactions.labelValues(outcome).get();
     }
 
     public void intake(int inFlightRequests, boolean isPaused, double maxLagRecords) {

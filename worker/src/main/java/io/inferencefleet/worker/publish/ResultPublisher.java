@@ -47,6 +47,9 @@ import org.slf4j.LoggerFactory;
  * headers and Spring Kafka's {@code kafka_dlt-*} ones ({@link DeadLetterHeaders}), the truncated one too. <b>Fatal</b> (anything the producer could not
  * deliver after its retries, and for good: authentication, authorization, fencing): recorded in the
  * acknowledgements, so that the intake stops without committing past the job.
+ *
+ * <p>With {@code delivery.guarantee=exactly-once} it writes through a {@link StagingSink}: the records
+ * are kept on the job, and the intake writes them with the offsets in one transaction.
  */
 public final class ResultPublisher implements Answers, AutoCloseable {
     /** Headers copied from the request to its result, so that correlation survives; trace context is {@link TraceContext}'s. */
@@ -63,7 +66,7 @@ public final class ResultPublisher implements Answers, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(ResultPublisher.class);
 
-    private final Producer<byte[], byte[]> producer;
+    private final ResultSink sink;
     private final ResultFactory results;
     private final MessageCodec codec = new MessageCodec();
     private final TraceContext traceContext = new TraceContext();
@@ -95,7 +98,16 @@ public final class ResultPublisher implements Answers, AutoCloseable {
     /** With the caller's producer (tests: Kafka's {@code MockProducer}); it is closed by {@link #close()}. */
     public ResultPublisher(Producer<byte[], byte[]> producer, String resultsTopic, String deadLetterTopic, Source source,
                            ResultFactory results, Acknowledgements acks, WorkerMetrics metrics) {
-        this.producer = producer;
+        this(ResultSink.of(producer), resultsTopic, deadLetterTopic, source, results, acks, metrics);
+    }
+
+    /**
+     * Writing through {@code sink}: {@link ResultSink#of a producer} (at-least-once), or {@link
+     * StagingSink} (exactly-once: the intake writes the records in its transaction).
+     */
+    public ResultPublisher(ResultSink sink, String resultsTopic, String deadLetterTopic, Source source,
+                           ResultFactory results, Acknowledgements acks, WorkerMetrics metrics) {
+        this.sink = sink;
         this.resultsTopic = resultsTopic;
         this.deadLetterTopic = deadLetterTopic;
         this.inputTopic = source.topic();
@@ -107,6 +119,21 @@ public final class ResultPublisher implements Answers, AutoCloseable {
 
     /** Where the requests come from: the input topic and the consumer group reading it. */
     public record Source(String topic, String consumerGroup) {}
+
+    /**
+     * The exactly-once producer's settings ({@code Transactions} in the intake writes with it): the
+     * at-least-once ones plus {@code transactional.id} and {@code transaction.timeout.ms} (the worker
+     * configuration's concluded value).
+     */
+    public static Properties transactionalProducerProperties(String bootstrapServers, String clientId,
+                                                             String transactionalId, int transactionTimeoutMs,
+                                                             Map<String, Object> extra) {
+        Properties props = producerProperties(bootstrapServers, clientId, Map.of());
+        props.putAll(extra);
+        props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+        props.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, transactionTimeoutMs);
+        return props;
+    }
 
     private static Properties producerProperties(String bootstrapServers, String clientId, Map<String, Object> extra) {
         Properties props = new Properties();
@@ -218,7 +245,7 @@ public final class ResultPublisher implements Answers, AutoCloseable {
     private void send(ProducerRecord<byte[], byte[]> record, Job job,
                       java.util.function.Predicate<Exception> recover, Runnable acknowledged) {
         try {
-            producer.send(record, (metadata, exception) -> {
+            sink.send(job, record, (metadata, exception) -> {
                 if (exception == null) {
                     acknowledged.run();
                 } else if (!recover.test(exception)) {
@@ -286,13 +313,13 @@ public final class ResultPublisher implements Answers, AutoCloseable {
 
     /** Blocks until every record sent so far is acknowledged or failed. */
     public void flush() {
-        producer.flush();
+        sink.flush();
     }
 
     /** Waits (bounded) for what was sent; a replacement that has not been sent by then is lost like any unsent result. */
     @Override
     public void close() {
-        producer.close(java.time.Duration.ofSeconds(10));
+        sink.close();
         replacements.shutdownNow();
     }
 }

@@ -75,6 +75,36 @@ class ConfigConclusionTest {
     }
 
     @Test
+    void exactlyOnceIsChosenByOneKeyAndKeepsItsTransactionalIdAndIsolationToItself() {
+        WorkerConfig atLeastOnce = WorkerConfig.resolve(null, Map.of(), Map.of());
+        assertFalse(atLeastOnce.exactlyOnce(), "at-least-once stays the default");
+        WorkerConfig eos = WorkerConfig.resolve(null, Map.of(), Map.of("delivery.guarantee", "exactly-once",
+                "worker.id", "h-n0-w1", "group.id", "g", "kafka.producer.max.request.size", "2000000"));
+        assertTrue(eos.exactlyOnce());
+        assertEquals("g-h-n0-w1", eos.transactionalId(), "stable across restarts under the same worker.id");
+        assertEquals(2_000_000, eos.maxRequestBytes());
+        assertEquals(1_048_576, atLeastOnce.maxRequestBytes(), "Kafka's default");
+        assertEquals(100, eos.get(WorkerConfig.TRANSACTION_INTERVAL_MS));
+        assertEquals(WorkerConfig.DEFAULT_TRANSACTION_TIMEOUT_MS, eos.transactionTimeoutMs());
+        for (Map<String, String> bad : List.of(
+                Map.of("delivery.guarantee", "exactly-once", "kafka.consumer.isolation.level", "read_uncommitted"),
+                Map.of("delivery.guarantee", "exactly-once", "kafka.producer.transactional.id", "mine"),
+                Map.of("kafka.transactional.id", "mine"),
+                Map.of("delivery.guarantee", "exactly-twice"),
+                Map.of("delivery.guarantee", "exactly-once", "transaction.interval.ms", "0"),
+                // Regression: a 6 s interval under a 5 s transaction timeout got every transaction aborted (fenced).
+                Map.of("delivery.guarantee", "exactly-once", "transaction.interval.ms", "6000",
+                        "kafka.producer.transaction.timeout.ms", "5000"))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> WorkerConfig.resolve(null, Map.of(), bad), bad.toString());
+            assertTrue(e.getMessage().startsWith("Invalid value "), e.getMessage());
+        }
+        // At-least-once keeps accepting either isolation level, as before.
+        assertEquals("read_uncommitted", WorkerConfig.resolve(null, Map.of(),
+                Map.of("kafka.consumer.isolation.level", "read_uncommitted")).kafkaConsumer().get("isolation.level"));
+    }
+
+    @Test
     void everySettingThatCanCarryASecretIsMaskedInTheLog() throws Exception {
         // Regression: kafka.ssl.keystore.key (a PEM private key) was logged, only password/jaas/secret were hidden.
         Path file = temp.resolve("w.properties");

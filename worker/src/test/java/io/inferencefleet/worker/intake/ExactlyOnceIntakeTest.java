@@ -1,0 +1,86 @@
+package io.inferencefleet.worker.intake;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.inferencefleet.messages.InferenceResult;
+import io.inferencefleet.messages.MessageCodec;
+import io.inferencefleet.worker.job.Acknowledgements;
+import io.inferencefleet.worker.job.RefusedRecords;
+import io.inferencefleet.worker.metrics.WorkerMetrics;
+import io.inferencefleet.worker.publish.ResultFactory;
+import io.inferencefleet.worker.publish.ResultPublisher;
+import io.inferencefleet.worker.publish.StagingSink;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The exactly-once intake on Kafka's MockConsumer and MockProducer (no broker): nothing is committed
+ * with commitAsync, and a revocation commits the open transaction (results and offsets) before it
+ * completes, long before {@code transaction.interval.ms}.
+ */
+class ExactlyOnceIntakeTest {
+    @Test
+    void aRevocationCommitsTheOpenTransactionBeforeItCompletes() throws Exception {
+        TopicPartition tp = new TopicPartition("images", 0);
+        MockConsumer<byte[], byte[]> consumer = new MockConsumer<>("earliest");
+        MockProducer<byte[], byte[]> producer = new MockProducer<>(true, null, new ByteArraySerializer(),
+                new ByteArraySerializer());
+        Acknowledgements acks = new Acknowledgements();
+        WorkerMetrics metrics = new WorkerMetrics();
+        ResultPublisher publisher = new ResultPublisher(new StagingSink(1_048_576, new RefusedRecords()), "predictions",
+                null, new ResultPublisher.Source("images", "g"), new ResultFactory(new InferenceResult.ModelRef("m", "v"), "w", "images", List.of(), 5), acks, metrics);
+        Transactions transactions = new Transactions(producer, 600_000, 100_000, metrics);  // never due by themselves
+        Intake intake = new Intake(consumer, "images", List.of(), publisher, acks, () -> true, 32, 16, 8, 1_000, metrics,
+                transactions);
+        consumer.schedulePollTask(() -> {
+            consumer.rebalance(List.of(tp));
+            consumer.updateBeginningOffsets(Map.of(tp, 0L));
+            consumer.seek(tp, 0);
+            for (int i = 0; i < 3; i++) {  // bad requests: the intake answers them itself (no lanes needed)
+                consumer.addRecord(new ConsumerRecord<>("images", 0, i, null, ("{bad " + i).getBytes(StandardCharsets.UTF_8)));
+            }
+        });
+        AtomicLong commitsAtRevocation = new AtomicLong(-1);
+        java.util.concurrent.atomic.AtomicReference<OffsetAndMetadata> consumerCommitted =
+                new java.util.concurrent.atomic.AtomicReference<>(new OffsetAndMetadata(999));
+        // Later polls: once all three are answered and written, take the partition away.
+        Runnable revokeWhenWritten = new Runnable() {
+            @Override
+            public void run() {
+                if (producer.uncommittedRecords().size() < 3) {
+                    consumer.schedulePollTask(this);
+                    return;
+                }
+                consumer.rebalance(List.of());  // runs onPartitionsRevoked on the intake thread, here
+                consumerCommitted.set(consumer.committed(java.util.Set.of(tp)).get(tp));
+                commitsAtRevocation.set(producer.commitCount());
+            }
+        };
+        consumer.schedulePollTask(revokeWhenWritten);
+        Thread thread = new Thread(intake, "intake-test");
+        thread.start();
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (commitsAtRevocation.get() < 0 && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
+        intake.stop();
+        thread.join(5_000);
+        assertEquals(1, commitsAtRevocation.get(), "committed inside the revocation");
+        assertEquals(List.of(Map.of("dummy.group.id", Map.of(tp, new OffsetAndMetadata(3)))),
+                producer.consumerGroupOffsetsHistory().stream().filter(m -> !m.isEmpty()).toList());
+        MessageCodec codec = new MessageCodec();
+        assertEquals(3, producer.history().size());
+        assertTrue(producer.history().stream().allMatch(r -> codec.decodeResult(r.value()).error().code().equals("bad_request")));
+        assertEquals(null, consumerCommitted.get(), "nothing committed by the consumer itself (no commitAsync)");
+    }
+}

@@ -1,0 +1,166 @@
+package io.inferencefleet.worker.intake;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.inferencefleet.worker.job.Job;
+import io.inferencefleet.worker.job.RefusedRecords;
+import io.inferencefleet.worker.metrics.WorkerMetrics;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.MockProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.InvalidTxnStateException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.TimeoutException;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The exactly-once bookkeeping on Kafka's MockProducer, driven as the intake drives it: results
+ * written in offset order and only up to the first unanswered record, offsets that cover exactly
+ * what was written, abort and rewind, fencing, and a commit of unknown outcome never aborted.
+ */
+class TransactionsTest {
+    private static final TopicPartition TP = new TopicPartition("images", 0);
+    private static final ConsumerGroupMetadata GROUP = new ConsumerGroupMetadata("g");
+
+    private final MockProducer<byte[], byte[]> producer = new MockProducer<>(true, null, new ByteArraySerializer(),
+            new ByteArraySerializer());
+    private final WorkerMetrics metrics = new WorkerMetrics();
+    private final Transactions tx = new Transactions(producer, 100, 3, metrics);
+    private final OffsetTracker tracker = new OffsetTracker();
+
+    TransactionsTest() {
+        tx.init();
+    }
+
+    private Job accept(long offset) {
+        tracker.accepted(TP, offset);
+        tx.accepted(TP, offset);
+        Job job = new Job(TP, offset, -1L, org.apache.kafka.common.record.TimestampType.NO_TIMESTAMP_TYPE, null, new byte[0], new RecordHeaders(), null, System.nanoTime());
+        job.stage(new ProducerRecord<>("predictions", ("r" + offset).getBytes(StandardCharsets.UTF_8)));
+        return job;
+    }
+
+    private void answer(Job job) {
+        assertTrue(tracker.acknowledged(job.partition(), job.offset()));
+        tx.hold(job);
+        tx.release(job.partition(), tracker.committable(job.partition()));
+    }
+
+    /** Committed, then in the open transaction (MockProducer keeps them apart). */
+    private List<String> written() {
+        return java.util.stream.Stream.concat(producer.history().stream(), producer.uncommittedRecords().stream())
+                .map(r -> new String(r.value(), StandardCharsets.UTF_8)).toList();
+    }
+
+    @Test
+    void answersAreWrittenInOffsetOrderOnlyUpToTheFirstUnansweredRecordAndCommittedWithTheirOffsets() {
+        Job j10 = accept(10);
+        Job j11 = accept(11);
+        Job j12 = accept(12);
+        answer(j12);
+        answer(j11);
+        assertEquals(List.of(), written(), "held behind 10");
+        assertEquals(2, tx.held());
+        assertFalse(tx.isOpen());
+        answer(j10);
+        assertEquals(List.of("r10", "r11", "r12"), written());
+        assertEquals(0, tx.held());
+        assertTrue(tx.due(System.nanoTime()), "three results: transaction.max.results");
+        assertEquals(Transactions.Outcome.COMMITTED, tx.commit(tracker.takeCommittable(), GROUP));
+        assertTrue(producer.transactionCommitted());
+        assertEquals(List.of(Map.of("g", Map.of(TP, new OffsetAndMetadata(13)))), producer.consumerGroupOffsetsHistory());
+        assertEquals(13L, tx.restartOffset(TP));
+        assertEquals(1.0, metrics.transactions("committed"));
+    }
+
+    @Test
+    void aTransactionIsDueAfterTheIntervalOnly() throws Exception {
+        answer(accept(0));
+        assertFalse(tx.due(System.nanoTime()), "one result, just begun");
+        Thread.sleep(120);
+        assertTrue(tx.due(System.nanoTime()), "after transaction.interval.ms");
+    }
+
+    @Test
+    void aFailedCommitAbortsAndNamesThePartitionsToReadAgainFromTheirLastCommittedOffset() {
+        answer(accept(5));
+        assertEquals(Transactions.Outcome.COMMITTED, tx.commit(tracker.takeCommittable(), GROUP));
+        answer(accept(6));
+        answer(accept(7));
+        producer.commitTransactionException = new KafkaException("broker said no");
+        assertEquals(Transactions.Outcome.ABORTED, tx.commit(tracker.takeCommittable(), GROUP));
+        assertTrue(producer.transactionAborted());
+        assertEquals(Set.of(TP), tx.aborted());
+        assertEquals(6L, tx.restartOffset(TP), "the offset committed with 5's result");
+        assertEquals(1.0, metrics.transactions("aborted"));
+        assertFalse(tx.isOpen());
+    }
+
+    @Test
+    void fencingIsFatalAndNeverAborted() {
+        answer(accept(0));
+        producer.commitTransactionException = new InvalidTxnStateException("the coordinator aborted it (timed out)");
+        assertEquals(Transactions.Outcome.FATAL, tx.commit(tracker.takeCommittable(), GROUP));
+        assertTrue(Transactions.fenced(tx.failure()));
+        assertFalse(producer.transactionAborted());
+    }
+
+    @Test
+    void aCommitThatTimesOutIsRetriedNotAbortedBecauseItMayHaveCommitted() {
+        answer(accept(0));
+        producer.commitTransactionException = new TimeoutException("no answer from the coordinator");
+        assertEquals(Transactions.Outcome.FATAL, tx.commit(tracker.takeCommittable(), GROUP));
+        assertFalse(producer.transactionAborted(), "an abort could duplicate what may have committed");
+        assertFalse(Transactions.fenced(tx.failure()), "exit 1: a restart resolves the transaction");
+    }
+
+    @Test
+    void aRecordTheBrokerRefusesIsNotedForItsNextAnswerAndASecondRefusalIsFatalNotAnEndlessRetry() {
+        MockProducer<byte[], byte[]> manual = new MockProducer<>(false, null, new ByteArraySerializer(),
+                new ByteArraySerializer());
+        RefusedRecords refused = new RefusedRecords();
+        Transactions t = new Transactions(manual, 100, 3, metrics, refused);
+        t.init();
+        for (int attempt = 1; attempt <= 2; attempt++) {
+            OffsetTracker fresh = new OffsetTracker();  // rewound: the record is read and answered again
+            fresh.accepted(TP, 0);
+            t.accepted(TP, 0);
+            Job job = new Job(TP, 0, -1L, org.apache.kafka.common.record.TimestampType.NO_TIMESTAMP_TYPE, null, new byte[0], new RecordHeaders(), null, System.nanoTime());
+            job.stage(new ProducerRecord<>("predictions", new byte[10]));
+            fresh.acknowledged(TP, 0);
+            t.hold(job);
+            t.release(TP, fresh.committable(TP));
+            manual.errorNext(new RecordTooLargeException("over the topic's max.message.bytes"));
+            Transactions.Outcome outcome = t.commit(fresh.takeCommittable(), GROUP);
+            if (attempt == 1) {
+                assertEquals(Transactions.Outcome.ABORTED, outcome);
+                assertTrue(refused.take(TP, 0, "predictions"), "noted for the next answer (StagingSink takes it)");
+            } else {
+                assertEquals(Transactions.Outcome.FATAL, outcome, "the replacement was refused too");
+                assertTrue(manual.transactionAborted());
+            }
+        }
+    }
+
+    @Test
+    void aForgottenPartitionsHeldAnswersAreDropped() {
+        accept(0);
+        answer(accept(1));
+        assertEquals(1, tx.held());
+        tx.forget(TP, false);
+        assertEquals(0, tx.held());
+        assertEquals(null, tx.restartOffset(TP));
+        assertEquals(List.of(), written());
+    }
+}
