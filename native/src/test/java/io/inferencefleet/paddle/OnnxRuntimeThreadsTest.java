@@ -34,8 +34,10 @@ class OnnxRuntimeThreadsTest {
         FloatBuffer input = PredictorTest.randomImages(1, 2);
         List<Throwable> failure = new ArrayList<>();
         Predictor[] original = new Predictor[1];
+        String[] creatorTid = new String[1];
         Thread creator = new Thread(() -> {
             pin(cpu);
+            creatorTid[0] = ownTid();
             try {
                 original[0] = Predictor.create(TestModels.config(dir).engine(Engine.ONNXRUNTIME)
                         .mathThreads(mathThreads).build());
@@ -47,6 +49,13 @@ class OnnxRuntimeThreadsTest {
         }, CREATOR);
         creator.start();
         creator.join();
+        // join() returns when the Java thread is done; the OS task can linger a moment after (seen in CI), and would
+        // be counted as one of the session's pool threads below.
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (creatorTid[0] != null && java.nio.file.Files.exists(Path.of("/proc/self/task", creatorTid[0]))
+                && System.nanoTime() < deadline) {
+            Thread.sleep(10);
+        }
         Thread cloner = new Thread(() -> {
             try (Predictor clone = original[0].cloneSharingWeights()) {
                 PredictorTest.runOnce(clone, input);
@@ -93,6 +102,15 @@ class OnnxRuntimeThreadsTest {
     private static List<String> tasks(String output, String phase, String name) {
         return output.lines().filter(l -> l.startsWith(phase + " ") && l.contains("name=" + name))
                 .collect(Collectors.toList());
+    }
+
+    /** This thread's task id, from /proc/thread-self (a link to {@code <pid>/task/<tid>}). */
+    private static String ownTid() {
+        try {
+            return java.nio.file.Files.readSymbolicLink(Path.of("/proc/thread-self")).getFileName().toString();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static void pin(int cpu) {
