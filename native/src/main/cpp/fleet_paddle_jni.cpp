@@ -11,7 +11,10 @@
 #include <cstring>
 #include <exception>
 #include <stdexcept>
+#include <iostream>
 #include <memory>
+#include <mutex>
+#include <sstream>
 #include <string>
 #include <typeinfo>
 #include <vector>
@@ -169,6 +172,37 @@ JNIEXPORT jstring JNICALL Java_io_inferencefleet_paddle_PaddleNative_initialize(
   return env->NewStringUTF(version.c_str());
 }
 
+namespace {
+// paddle2onnx (which Paddle runs to convert a program for ONNX Runtime) writes two lines per load to
+// std::cout, the process's stdout, where they interleave with the output of `fleet demo` and `fleet
+// classify`. It links the same libstdc++ as this shim, so its std::cout is ours: while a predictor is
+// built with quiet logging, std::cout writes into a buffer that is dropped. One build at a time swaps it
+// (the lock), and the destructor puts the real buffer back on every path, exceptions included.
+class QuietStdout {
+ public:
+  explicit QuietStdout(bool quiet) : lock_(mutex(), std::defer_lock) {
+    if (quiet) {
+      lock_.lock();
+      saved_ = std::cout.rdbuf(&sink_);
+    }
+  }
+  ~QuietStdout() {
+    if (saved_ != nullptr) std::cout.rdbuf(saved_);
+  }
+  QuietStdout(const QuietStdout&) = delete;
+  QuietStdout& operator=(const QuietStdout&) = delete;
+
+ private:
+  static std::mutex& mutex() {
+    static std::mutex m;
+    return m;
+  }
+  std::unique_lock<std::mutex> lock_;
+  std::stringbuf sink_;
+  std::streambuf* saved_ = nullptr;
+};
+}  // namespace
+
 JNIEXPORT jlong JNICALL Java_io_inferencefleet_paddle_PaddleNative_createPredictor(
     JNIEnv* env, jclass, jstring modelFile, jstring paramsFile, jint mathThreads,
     jboolean irOptim, jboolean memoryOptim, jboolean quietLogging, jboolean onnxRuntime) {
@@ -189,6 +223,7 @@ JNIEXPORT jlong JNICALL Java_io_inferencefleet_paddle_PaddleNative_createPredict
       config->EnableONNXRuntime();
       config->EnableORTOptimization();
     }
+    QuietStdout quiet(quietLogging == JNI_TRUE);
     auto predictor = std::make_unique<paddle_infer::Predictor>(*config);
     created = new PredictorHandle(std::move(predictor));
   });
