@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Micro-batching end to end (issue 12): predictor.batch.max 1, 2, 4, interleaved, ResNet-50 backlog.
+# Usage: benchmarks/run-batch-benchmark.sh [rounds=2] [requests=240]   (about 1 min per round)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -f benchmarks/target/benchmarks.jar ] || [ -n "${REBUILD:-}" ]; then
+  mvn -q -pl benchmarks -am install -DskipTests
+fi
+mkdir -p benchmarks/results
+exec java @jvm.options -cp benchmarks/target/benchmarks.jar \
+  io.inferencefleet.benchmarks.worker.BatchSizeSuite "${1:-2}" "${2:-240}"
