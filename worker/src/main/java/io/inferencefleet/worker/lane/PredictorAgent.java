@@ -148,20 +148,24 @@ final class PredictorAgent implements Agent {
      */
     private int fillAndRun(TensorReader reader) {
         int read = 0;
-        if (batchSize < batching.maxTensors()) {
-            read += reader.pollBatch(this::onMoreTensors, batching.maxTensors() - batchSize);
-        }
-        if (batchSize < batching.maxTensors() && batching.delayNanos() > 0) {
-            long deadline = System.nanoTime() + batching.delayNanos();
-            while (batchSize < batching.maxTensors() && System.nanoTime() < deadline) {
-                int n = reader.pollBatch(this::onMoreTensors, batching.maxTensors() - batchSize);
-                read += n;
-                if (n == 0) {
-                    Thread.onSpinWait();
+        try {
+            if (batchSize < batching.maxTensors()) {
+                read += reader.pollBatch(this::onMoreTensors, batching.maxTensors() - batchSize);
+            }
+            if (batchSize < batching.maxTensors() && batching.delayNanos() > 0) {
+                long deadline = System.nanoTime() + batching.delayNanos();
+                while (batchSize < batching.maxTensors() && System.nanoTime() < deadline) {
+                    int n = reader.pollBatch(this::onMoreTensors, batching.maxTensors() - batchSize);
+                    read += n;
+                    if (n == 0) {
+                        Thread.onSpinWait();
+                    }
                 }
             }
+        } finally {
+            // The jobs already copied are answered even if a read above threw: none waits for a later doWork.
+            runBatch();
         }
-        runBatch();
         return read;
     }
 
