@@ -341,6 +341,84 @@ class ExactlyOnceTest {
     }
 
     @Test
+    void aSlowRequestDoesNotHoldBackTheResultsAfterItAndTheNextOwnerSkipsThem() throws Exception {
+        broker.createTopic("ahead-in", 1);
+        broker.createTopic("ahead-out", 1);
+        byte[] apple = Files.readAllBytes(images.resolve("apple.jpg"));
+        CountDownLatch firstOwnerKilled = new CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger asked = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.atomic.AtomicInteger askedAfterKill = new java.util.concurrent.atomic.AtomicInteger();
+        com.sun.net.httpserver.HttpServer server = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        server.setExecutor(java.util.concurrent.Executors.newCachedThreadPool());
+        server.createContext("/slow.jpg", exchange -> {
+            try {
+                asked.incrementAndGet();
+                if (firstOwnerKilled.getCount() > 0) {
+                    firstOwnerKilled.await(90, TimeUnit.SECONDS);  // the first owner never gets its answer
+                } else {
+                    askedAfterKill.incrementAndGet();
+                }
+                exchange.sendResponseHeaders(200, apple.length);
+                exchange.getResponseBody().write(apple);
+            } catch (InterruptedException | java.io.IOException e) {
+                // the worker gave up or was killed
+            } finally {
+                exchange.close();
+            }
+        });
+        server.start();
+        String host = "127.0.0.1:" + server.getAddress().getPort();
+        try (KafkaProducer<byte[], byte[]> producer = broker.producer()) {
+            producer.send(new ProducerRecord<>("ahead-in", "slow".getBytes(StandardCharsets.UTF_8), codec.encode(
+                    InferenceRequest.of("slow", "http://" + host + "/slow.jpg")))).get();
+        }
+        Map<String, String> a = flags("ahead", "ahead-a");
+        a.put("fetch.allowed.hosts", host);
+        a.put("fetch.timeout.ms", "120000");
+        a.put("predictor.threads", "2");  // two lanes: the slow fetch blocks one of them (fetching is per lane)
+        a.put("decoder.threads", "2");
+        Map<String, String> b = flags("ahead", "ahead-b");
+        b.put("fetch.allowed.hosts", host);
+        Process first = WorkerProcesses.start(a, Path.of("target", "ahead-a.log"));
+        List<ConsumerRecord<byte[], byte[]>> whileSlow;
+        List<String> after = new ArrayList<>();
+        try {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+            while (asked.get() == 0 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertTrue(asked.get() > 0, "the first owner is fetching the slow request");
+            // One at a time: each finds the other lane idle (the slow one's lane has it pending) and goes there.
+            for (int i = 0; i < 20; i++) {
+                after.addAll(produce("ahead-in", "q" + i, 1, "apple.jpg"));
+                Thread.sleep(150);
+            }
+            whileSlow = awaitIds("ahead-out", after, Duration.ofSeconds(30));
+        } finally {
+            first.destroyForcibly();  // SIGKILL while "slow" is still being fetched
+            first.waitFor(10, TimeUnit.SECONDS);
+            firstOwnerKilled.countDown();
+        }
+        try {
+            Map<String, Long> seen = countPerId(whileSlow);
+            assertTrue(seen.keySet().containsAll(after), "the 20 after the slow request committed while it was fetched: " + seen);
+            assertFalse(seen.containsKey("slow"), () -> "and it was not answered yet: " + whileSlow.stream()
+                    .map(r -> codec.decodeResult(r.value())).filter(r -> r.id().equals("slow")).toList());
+            List<String> ids = new ArrayList<>(after);
+            ids.add("slow");
+            try (Worker next = Worker.start(WorkerConfig.resolve(null, Map.of(), b))) {
+                assertEachOnce(ids, countPerId(awaitIds("ahead-out", ids, Duration.ofSeconds(90))));
+                String metrics = http(next.metricsPort(), "/metrics");
+                assertEquals(20.0, counter(metrics, "fleet_records_answered_before_total"), metrics);
+            }
+            assertEquals(1, askedAfterKill.get(), "the next owner fetched the slow request once");
+        } finally {
+            server.stop(0);
+        }
+    }
+
+    @Test
     void aResultTheBrokerRefusesAsTooLargeAbortsOnceThenGoesOutAsResultTooLarge() throws Exception {
         try (var admin = broker.admin()) {
             broker.createTopic("big-in", 1);

@@ -44,6 +44,11 @@ import org.slf4j.LoggerFactory;
 public final class Intake implements Runnable {
     private static final Logger LOG = LoggerFactory.getLogger(Intake.class);
     private static final Duration POLL = Duration.ofMillis(50);
+    /**
+     * Exactly-once: answers are written and transactions committed between polls, so a poll this long
+     * is the most either waits (at-least-once answers are sent by the answering threads at once).
+     */
+    private static final Duration TRANSACTIONAL_POLL = Duration.ofMillis(10);
 
     /** Longest a single commitSync or the consumer's close may take, within the shutdown budget. */
     private static final long MAX_COMMIT_MS = 10_000;
@@ -140,7 +145,7 @@ public final class Intake implements Runnable {
             consumer.subscribe(List.of(inputTopic), new Rebalance());
             while (running && acks.fatal() == null && pipelineAlive.getAsBoolean()) {
                 try {
-                    for (ConsumerRecord<byte[], byte[]> record : consumer.poll(POLL)) {
+                    for (ConsumerRecord<byte[], byte[]> record : consumer.poll(transactions == null ? POLL : TRANSACTIONAL_POLL)) {
                         accept(record);
                     }
                 } catch (org.apache.kafka.common.errors.WakeupException e) {
@@ -184,6 +189,14 @@ public final class Intake implements Runnable {
             transactions.accepted(partition, record.offset());
         }
         accepted++;
+        if (transactions != null && transactions.answeredBefore(partition, record.offset())) {
+            // Its result is committed (answered ahead of an earlier record, by this worker before an
+            // abort or by the partition's previous owner): it has had its one answer.
+            tracker.acknowledged(partition, record.offset());
+            transactions.release(partition, tracker.committable(partition));
+            metrics.alreadyAnswered();
+            return;
+        }
         long key = Job.registryKey(record.partition(), record.offset());
         if (live.containsKey(key)) {
             LOG.info("event=record_rejoined partition={} offset={} effect=\"answered by its earlier job\"", partition,
@@ -430,6 +443,35 @@ public final class Intake implements Runnable {
         return n;
     }
 
+    /**
+     * Exactly-once: reads what the last commit of each newly assigned partition says is answered above
+     * its offset ({@link AnsweredAhead}), before any of its records is polled. Read committed (KIP-447:
+     * a read_committed consumer waits for an open transaction's offsets to settle), as the position is.
+     */
+    private void answeredAhead(Collection<TopicPartition> partitions) {
+        Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new HashSet<>(partitions));
+        for (TopicPartition partition : partitions) {
+            OffsetAndMetadata last = committed.get(partition);
+            if (last == null) {
+                continue;
+            }
+            Set<Long> answered;
+            try {
+                answered = AnsweredAhead.decode(last.offset(), last.metadata());
+            } catch (IllegalArgumentException e) {
+                LOG.warn("event=offset_metadata_invalid partition={} offset={} error=\"{}\" effect=\"every record from the"
+                        + " offset on is answered, so results committed ahead of it may appear twice\"", partition,
+                        last.offset(), e.getMessage());
+                answered = Set.of();
+            }
+            transactions.assigned(partition, last.offset(), answered);
+            if (!answered.isEmpty()) {
+                LOG.info("event=partition_answered_ahead partition={} offset={} answered_ahead={}", partition,
+                        last.offset(), answered.size());
+            }
+        }
+    }
+
     private final class Rebalance implements ConsumerRebalanceListener {
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
@@ -441,6 +483,9 @@ public final class Intake implements Runnable {
         @Override
         public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
             LOG.info("event=partitions_assigned partitions={}", partitions);
+            if (transactions != null && !partitions.isEmpty()) {
+                answeredAhead(partitions);
+            }
             assigned = consumer.assignment().size();
             if (paused) {
                 Set<TopicPartition> all = new HashSet<>(consumer.assignment());

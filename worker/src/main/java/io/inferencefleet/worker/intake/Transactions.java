@@ -10,6 +10,7 @@ import java.util.Iterator;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerGroupMetadata;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -42,16 +43,22 @@ import org.slf4j.LoggerFactory;
  * before a revocation completes. Answering threads never touch the producer: they stage their
  * records on the job ({@code StagingSink}), and the intake writes them here.
  *
- * <p>Results are written in offset order per input partition, and only up to the first record not
- * yet answered: a transaction's results and its offsets then cover exactly the same records. (Were
- * record 11's result committed with offsets up to 10, a crash would answer 11 a second time.) Answers
- * beyond the first unanswered record are {@linkplain #hold held} until it is answered; the intake
- * counts them as in flight, so that they stay within {@code max.in.flight}.
+ * <p>A result is written as soon as it is answered, whatever the state of the earlier records of its
+ * partition: a slow request does not hold back the ones after it. Each commit's offsets then say, per
+ * partition, where the first unanswered record is and, in the offset metadata ({@link AnsweredAhead}),
+ * which records above it are answered already; offsets, metadata and results commit together, so the
+ * next reader of the partition (this worker after an abort, another after a rebalance or a crash)
+ * skips exactly the records whose results are committed. (Were record 11's result committed with
+ * offsets up to 10 and nothing more, a crash would answer 11 a second time.) An answer more than
+ * {@link AnsweredAhead#MAX_SPAN} offsets above the first unanswered record is {@linkplain #hold held}
+ * until that record is answered, so that the metadata stays bounded; the intake counts held answers
+ * as in flight, so that they stay within {@code max.in.flight}.
  *
  * <pre>{@code
  * tx.init();                                   // once, before the first poll: fences an earlier incarnation
- * tx.accepted(tp, offset);                     // each polled record
- * tx.hold(job); tx.release(tp, committable);   // each answer; release sends what the prefix allows
+ * tx.assigned(tp, committed, answeredAhead);   // each assigned partition: what its last commit said
+ * tx.accepted(tp, offset);                     // each polled record; tx.answeredBefore(tp, offset): skip it
+ * tx.hold(job); tx.release(tp, committable);   // each answer; release writes it (within MAX_SPAN)
  * if (tx.due(now)) tx.commit(tracker.takeCommittable(), consumer.groupMetadata());
  * // on ABORTED: rewind tx.aborted() partitions to tx.restartOffset(tp)
  * }</pre>
@@ -82,11 +89,17 @@ public final class Transactions implements AutoCloseable {
     private final int maxResults;
     private final WorkerMetrics metrics;
     private final RefusedRecords refused;
-    /** Answered jobs waiting for an earlier record of their partition, by offset. */
+    /** Answered jobs more than MAX_SPAN above the first unanswered record of their partition, by offset. */
     private final Map<TopicPartition, TreeMap<Long, Job>> held = new HashMap<>();
     private int heldCount;
     /** Per partition, where reading starts again after an abort: the offset last committed (or first read). */
     private final Map<TopicPartition, Long> restart = new HashMap<>();
+    /** Per partition, the records above {@link #restart} whose results are committed (the last commit's metadata). */
+    private final Map<TopicPartition, Set<Long>> restartAhead = new HashMap<>();
+    /** Per partition, the first unanswered record (the tracker's committable offset), as last {@linkplain #release released}. */
+    private final Map<TopicPartition, Long> firstUnanswered = new HashMap<>();
+    /** Per partition, records at or above the first unanswered one whose results are committed or in the open transaction. */
+    private final Map<TopicPartition, TreeSet<Long>> ahead = new HashMap<>();
     /** Partitions with results in the open transaction. */
     private final Set<TopicPartition> touched = new HashSet<>();
     private final Set<TopicPartition> aborted = new HashSet<>();
@@ -123,9 +136,27 @@ public final class Transactions implements AutoCloseable {
         producer.initTransactions();
     }
 
+    /**
+     * A partition was assigned: its last commit said that reading starts at {@code committed} and that
+     * the records of {@code answeredAhead} above it are answered (their results committed).
+     */
+    void assigned(TopicPartition partition, long committed, Set<Long> answeredAhead) {
+        restart.put(partition, committed);
+        restartAhead.put(partition, Set.copyOf(answeredAhead));
+        ahead.put(partition, new TreeSet<>(answeredAhead));
+        firstUnanswered.put(partition, committed);
+    }
+
     /** A record was polled: the first one of a partition since its assignment is where an abort rewinds to. */
     void accepted(TopicPartition partition, long offset) {
         restart.putIfAbsent(partition, offset);
+        firstUnanswered.putIfAbsent(partition, offset);
+    }
+
+    /** The record's result is committed already (an earlier reading answered it ahead of an unanswered one): skip it. */
+    boolean answeredBefore(TopicPartition partition, long offset) {
+        TreeSet<Long> answered = ahead.get(partition);
+        return answered != null && answered.contains(offset);
     }
 
     /** {@code job} is answered (and the tracker knows it): its records wait for {@link #release}. */
@@ -135,15 +166,21 @@ public final class Transactions implements AutoCloseable {
         }
     }
 
-    /** Writes, in offset order, the held answers of {@code partition} below {@code committable}. */
+    /**
+     * Writes the held answers of {@code partition} that its commit's metadata can describe: those below
+     * {@code committable} (the first unanswered record; -1 while none of the partition is answered) +
+     * {@link AnsweredAhead#MAX_SPAN}.
+     */
     void release(TopicPartition partition, long committable) {
+        long first = Math.max(committable, firstUnanswered.getOrDefault(partition, committable));
+        firstUnanswered.put(partition, first);
         TreeMap<Long, Job> jobs = held.get(partition);
         if (jobs == null) {
             return;
         }
         for (Iterator<Map.Entry<Long, Job>> it = jobs.entrySet().iterator(); it.hasNext(); ) {
             Map.Entry<Long, Job> e = it.next();
-            if (e.getKey() >= committable) {
+            if (first < 0 || e.getKey() - first >= AnsweredAhead.MAX_SPAN) {
                 break;
             }
             it.remove();
@@ -166,6 +203,7 @@ public final class Transactions implements AutoCloseable {
             }
         }
         touched.add(job.partition());
+        ahead.computeIfAbsent(job.partition(), p -> new TreeSet<>()).add(job.offset());
         results++;
         for (ProducerRecord<byte[], byte[]> record : job.stagedRecords()) {
             try {
@@ -185,7 +223,7 @@ public final class Transactions implements AutoCloseable {
         }
     }
 
-    /** Answers held back behind an unanswered record (in flight for back-pressure). */
+    /** Answers held back, too far above an unanswered record (in flight for back-pressure). */
     int held() {
         return heldCount;
     }
@@ -200,17 +238,19 @@ public final class Transactions implements AutoCloseable {
     }
 
     /**
-     * Commits the open transaction with {@code offsets} (the tracker's committable offsets: exactly the
-     * records whose results were written). On a failure that leaves the transaction uncommitted it is
-     * aborted ({@link Outcome#ABORTED}); fencing and refusals are {@link Outcome#FATAL}.
+     * Commits the open transaction with {@code advanced} (the tracker's committable offsets that moved
+     * up) and, for every partition it wrote to, the first unanswered record and the records above it
+     * that are answered ({@link AnsweredAhead}): exactly the records whose results are written. On a
+     * failure that leaves the transaction uncommitted it is aborted ({@link Outcome#ABORTED}); fencing
+     * and refusals are {@link Outcome#FATAL}.
      */
-    Outcome commit(Map<TopicPartition, OffsetAndMetadata> offsets, ConsumerGroupMetadata group) {
+    Outcome commit(Map<TopicPartition, OffsetAndMetadata> advanced, ConsumerGroupMetadata group) {
         if (!open) {
-            if (!offsets.isEmpty()) {
-                throw new IllegalStateException("offsets " + offsets + " without a transaction");
-            }
+            // Nothing written since the last commit: offsets can only have moved over records skipped as
+            // answered before, and the last commit (its offset and metadata) still says that of them.
             return Outcome.COMMITTED;
         }
+        Map<TopicPartition, OffsetAndMetadata> offsets = withAnsweredAhead(advanced);
         long startNs = System.nanoTime();
         try {
             Exception failedSend = sendFailure.get();
@@ -243,10 +283,28 @@ public final class Transactions implements AutoCloseable {
         }
         long endNs = System.nanoTime();
         open = false;
-        offsets.forEach((partition, offset) -> restart.put(partition, offset.offset()));
+        offsets.forEach((partition, offset) -> {
+            restart.put(partition, offset.offset());
+            restartAhead.put(partition, Set.copyOf(ahead.getOrDefault(partition, new TreeSet<>())));
+        });
         touched.clear();
         metrics.transactionCommitted((endNs - beganNs) / 1e9, (endNs - startNs) / 1e9, results);
         return Outcome.COMMITTED;
+    }
+
+    /** {@code advanced} and the partitions written to, each with the records above its offset that are answered. */
+    private Map<TopicPartition, OffsetAndMetadata> withAnsweredAhead(Map<TopicPartition, OffsetAndMetadata> advanced) {
+        Set<TopicPartition> partitions = new HashSet<>(advanced.keySet());
+        partitions.addAll(touched);
+        Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+        for (TopicPartition partition : partitions) {
+            OffsetAndMetadata moved = advanced.get(partition);
+            long first = moved != null ? moved.offset() : firstUnanswered.getOrDefault(partition, restart.get(partition));
+            TreeSet<Long> answered = ahead.computeIfAbsent(partition, p -> new TreeSet<>());
+            answered.headSet(first).clear();
+            offsets.put(partition, new OffsetAndMetadata(first, AnsweredAhead.encode(first, answered)));
+        }
+        return offsets;
     }
 
     /** Aborts the open transaction (partitions lost, or on stop with nothing to commit). */
@@ -293,14 +351,23 @@ public final class Transactions implements AutoCloseable {
         return failure;
     }
 
-    /** Forgets a partition that is no longer this worker's (revoked, lost) or that is read again (rewound). */
-    void forget(TopicPartition partition, boolean keepRestart) {
+    /**
+     * Forgets a partition that is no longer this worker's (revoked, lost), or that is read again from its
+     * last commit ({@code rewound}: what that commit said is answered is skipped again, nothing more).
+     */
+    void forget(TopicPartition partition, boolean rewound) {
         TreeMap<Long, Job> jobs = held.remove(partition);
         if (jobs != null) {
             heldCount -= jobs.size();
         }
-        if (!keepRestart) {
+        if (rewound && restart.containsKey(partition)) {
+            ahead.put(partition, new TreeSet<>(restartAhead.getOrDefault(partition, Set.of())));
+            firstUnanswered.put(partition, restart.get(partition));
+        } else {
             restart.remove(partition);
+            restartAhead.remove(partition);
+            ahead.remove(partition);
+            firstUnanswered.remove(partition);
         }
     }
 

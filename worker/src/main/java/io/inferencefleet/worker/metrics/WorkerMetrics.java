@@ -86,6 +86,9 @@ public final class WorkerMetrics {
     private final Histogram transactionCommitSeconds = Histogram.builder().name("fleet_transaction_commit_seconds")
             .help("Exactly-once: sending the offsets and committing (the intake waits this long)")
             .classicUpperBounds(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5).register(registry);
+    private final Counter answeredBefore = Counter.builder().name("fleet_records_answered_before_total")
+            .help("Exactly-once: records polled again whose results an earlier transaction committed ahead of an"
+                    + " unanswered record (skipped, not answered twice)").register(registry);
     private final Histogram transactionResults = Histogram.builder().name("fleet_transaction_results")
             .help("Exactly-once: answers per committed transaction")
             .classicUpperBounds(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000).register(registry);
@@ -156,6 +159,15 @@ public final class WorkerMetrics {
         transactionSeconds.observe(seconds);
         transactionCommitSeconds.observe(commitSeconds);
         transactionResults.observe(results);
+    }
+
+    public void alreadyAnswered() {
+        answeredBefore.inc();
+    }
+
+    /** Records skipped as answered by an earlier transaction so far. */
+    public double answeredBefore() {
+        return answeredBefore.get();
     }
 
     public void transactionAborted() {

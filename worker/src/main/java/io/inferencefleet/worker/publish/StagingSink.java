@@ -10,9 +10,9 @@ import org.apache.kafka.common.header.Header;
 
 /**
  * The exactly-once sink: a job's records are not sent here but {@linkplain Job#stage staged} on the
- * job, and the intake thread writes them inside its transaction once every earlier record of the
- * partition is answered (so that a transaction's results and its offsets always cover the same
- * records). Each record is "acknowledged" to {@link ResultPublisher} as soon as it is staged.
+ * job, and the intake thread writes them inside its transaction (whose offsets and their metadata then
+ * name exactly the records whose results it holds). Each record is "acknowledged" to
+ * {@link ResultPublisher} as soon as it is staged.
  *
  * <p>A record too large for the producer must be found here, not by the producer: inside a
  * transaction any failed send makes the whole transaction abort. So the size is checked against

@@ -83,4 +83,48 @@ class ExactlyOnceIntakeTest {
         assertTrue(producer.history().stream().allMatch(r -> codec.decodeResult(r.value()).error().code().equals("bad_request")));
         assertEquals(null, consumerCommitted.get(), "nothing committed by the consumer itself (no commitAsync)");
     }
+
+    @Test
+    void recordsTheLastCommitSaysAreAnsweredAreSkippedNotAnsweredTwice() throws Exception {
+        TopicPartition tp = new TopicPartition("images", 0);
+        MockConsumer<byte[], byte[]> consumer = new MockConsumer<>("earliest");
+        MockProducer<byte[], byte[]> producer = new MockProducer<>(true, null, new ByteArraySerializer(),
+                new ByteArraySerializer());
+        Acknowledgements acks = new Acknowledgements();
+        WorkerMetrics metrics = new WorkerMetrics();
+        ResultPublisher publisher = new ResultPublisher(new StagingSink(1_048_576, new RefusedRecords()), "predictions",
+                null, new ResultPublisher.Source("images", "g"), new ResultFactory(new InferenceResult.ModelRef("m", "v"), "w", "images", List.of(), 5), acks, metrics);
+        Transactions transactions = new Transactions(producer, 600_000, 100_000, metrics);
+        Intake intake = new Intake(consumer, "images", List.of(), publisher, acks, () -> true, 32, 16, 8, 1_000, metrics,
+                transactions);
+        // The previous owner's last commit: read from 1 on, 2 and 4 are answered already.
+        consumer.schedulePollTask(() -> {
+            consumer.rebalance(List.of(tp));
+            consumer.commitSync(Map.of(tp, new OffsetAndMetadata(1, AnsweredAhead.encode(1, java.util.Set.of(2L, 4L)))));
+            consumer.rebalance(List.of());
+            consumer.rebalance(List.of(tp));  // assigned again: onPartitionsAssigned reads that commit
+            consumer.updateBeginningOffsets(Map.of(tp, 0L));
+            consumer.seek(tp, 1);
+            for (int i = 1; i <= 5; i++) {
+                consumer.addRecord(new ConsumerRecord<>("images", 0, i, null, ("{bad " + i).getBytes(StandardCharsets.UTF_8)));
+            }
+        });
+        Thread thread = new Thread(intake, "intake-test");
+        thread.start();
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        while (metrics.answeredBefore() < 2 || producer.uncommittedRecords().size() + producer.history().size() < 3) {
+            if (System.nanoTime() > deadline) {
+                break;
+            }
+            Thread.sleep(10);
+        }
+        intake.stop();
+        thread.join(5_000);
+        MessageCodec codec = new MessageCodec();
+        List<Long> answered = producer.history().stream().map(r -> codec.decodeResult(r.value()).source().offset()).sorted().toList();
+        assertEquals(List.of(1L, 3L, 5L), answered, "2 and 4 had their answers");
+        assertEquals(2.0, metrics.answeredBefore());
+        assertEquals(new OffsetAndMetadata(6), producer.consumerGroupOffsetsHistory().stream().filter(m -> !m.isEmpty())
+                .reduce((a, b) -> b).orElseThrow().get("dummy.group.id").get(tp), "everything answered: read from 6 on");
+    }
 }

@@ -26,8 +26,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The exactly-once bookkeeping on Kafka's MockProducer, driven as the intake drives it: results
- * written in offset order and only up to the first unanswered record, offsets that cover exactly
- * what was written, abort and rewind, fencing, and a commit of unknown outcome never aborted.
+ * written as soon as they are answered, offsets and their metadata that say exactly what was written,
+ * abort and rewind, fencing, and a commit of unknown outcome never aborted.
  */
 class TransactionsTest {
     private static final TopicPartition TP = new TopicPartition("images", 0);
@@ -64,24 +64,76 @@ class TransactionsTest {
     }
 
     @Test
-    void answersAreWrittenInOffsetOrderOnlyUpToTheFirstUnansweredRecordAndCommittedWithTheirOffsets() {
+    void answersAreWrittenAtOnceAndTheCommitSaysWhichRecordsAboveTheFirstUnansweredOneAreAnswered() {
         Job j10 = accept(10);
         Job j11 = accept(11);
         Job j12 = accept(12);
         answer(j12);
         answer(j11);
-        assertEquals(List.of(), written(), "held behind 10");
-        assertEquals(2, tx.held());
-        assertFalse(tx.isOpen());
-        answer(j10);
-        assertEquals(List.of("r10", "r11", "r12"), written());
+        assertEquals(List.of("r12", "r11"), written(), "not held behind 10");
         assertEquals(0, tx.held());
-        assertTrue(tx.due(System.nanoTime()), "three results: transaction.max.results");
         assertEquals(Transactions.Outcome.COMMITTED, tx.commit(tracker.takeCommittable(), GROUP));
-        assertTrue(producer.transactionCommitted());
-        assertEquals(List.of(Map.of("g", Map.of(TP, new OffsetAndMetadata(13)))), producer.consumerGroupOffsetsHistory());
+        OffsetAndMetadata first = producer.consumerGroupOffsetsHistory().get(0).get("g").get(TP);
+        assertEquals(10, first.offset(), "10 is unanswered: reading starts there again");
+        assertEquals(Set.of(11L, 12L), AnsweredAhead.decode(10, first.metadata()), "and skips 11 and 12");
+        answer(j10);
+        assertEquals(List.of("r12", "r11", "r10"), written());
+        assertEquals(Transactions.Outcome.COMMITTED, tx.commit(tracker.takeCommittable(), GROUP));
+        assertEquals(Map.of("g", Map.of(TP, new OffsetAndMetadata(13, ""))), producer.consumerGroupOffsetsHistory().get(1));
         assertEquals(13L, tx.restartOffset(TP));
-        assertEquals(1.0, metrics.transactions("committed"));
+        assertEquals(2.0, metrics.transactions("committed"));
+    }
+
+    @Test
+    void anAnswerFartherThanTheSpanAboveTheFirstUnansweredRecordIsHeldUntilItMovesUp() {
+        Job first = accept(0);
+        Job far = null;
+        for (long offset = 1; offset <= AnsweredAhead.MAX_SPAN; offset++) {
+            Job job = accept(offset);
+            if (offset == AnsweredAhead.MAX_SPAN) {
+                far = job;
+            }
+        }
+        answer(far);
+        assertEquals(1, tx.held(), "4096 above 0: its commit could not describe it");
+        assertEquals(List.of(), written());
+        answer(first);
+        assertEquals(0, tx.held());
+        assertEquals(List.of("r0", "r" + AnsweredAhead.MAX_SPAN), written());
+        assertEquals(Transactions.Outcome.COMMITTED, tx.commit(tracker.takeCommittable(), GROUP));
+        OffsetAndMetadata committed = producer.consumerGroupOffsetsHistory().get(0).get("g").get(TP);
+        assertEquals(1, committed.offset());
+        assertEquals(Set.of((long) AnsweredAhead.MAX_SPAN), AnsweredAhead.decode(1, committed.metadata()));
+    }
+
+    @Test
+    void aPartitionsLastCommitSaysWhichRecordsToSkip() {
+        tx.assigned(TP, 20, Set.of(22L, 23L));
+        assertTrue(tx.answeredBefore(TP, 22));
+        assertTrue(tx.answeredBefore(TP, 23));
+        assertFalse(tx.answeredBefore(TP, 20));
+        assertFalse(tx.answeredBefore(TP, 21));
+        assertEquals(20L, tx.restartOffset(TP));
+        // 21 answered: the commit carries 22 and 23 on, still above the first unanswered record (20).
+        accept(20);
+        answer(accept(21));
+        assertEquals(Transactions.Outcome.COMMITTED, tx.commit(tracker.takeCommittable(), GROUP));
+        OffsetAndMetadata committed = producer.consumerGroupOffsetsHistory().get(0).get("g").get(TP);
+        assertEquals(20, committed.offset());
+        assertEquals(Set.of(21L, 22L, 23L), AnsweredAhead.decode(20, committed.metadata()));
+    }
+
+    @Test
+    void aCommitWithNothingWrittenSendsNothing() {
+        tx.assigned(TP, 0, Set.of(0L));
+        tracker.accepted(TP, 0);
+        tx.accepted(TP, 0);
+        assertTrue(tx.answeredBefore(TP, 0));
+        tracker.acknowledged(TP, 0);  // skipped, as the intake does
+        tx.release(TP, tracker.committable(TP));
+        assertEquals(Transactions.Outcome.COMMITTED, tx.commit(tracker.takeCommittable(), GROUP),
+                "the last commit (0, skip 0) still says it");
+        assertEquals(List.of(), producer.consumerGroupOffsetsHistory());
     }
 
     @Test
@@ -105,6 +157,22 @@ class TransactionsTest {
         assertEquals(6L, tx.restartOffset(TP), "the offset committed with 5's result");
         assertEquals(1.0, metrics.transactions("aborted"));
         assertFalse(tx.isOpen());
+    }
+
+    @Test
+    void afterAnAbortOnlyWhatTheLastCommitSaysIsAnsweredIsSkipped() {
+        accept(5);
+        Job j6 = accept(6);
+        answer(j6);
+        assertEquals(Transactions.Outcome.COMMITTED, tx.commit(tracker.takeCommittable(), GROUP));  // 5 open, 6 answered
+        answer(accept(7));
+        producer.commitTransactionException = new KafkaException("broker said no");
+        assertEquals(Transactions.Outcome.ABORTED, tx.commit(tracker.takeCommittable(), GROUP));
+        assertEquals(5L, tx.restartOffset(TP));
+        tx.forget(TP, true);  // rewound, as the intake does
+        assertTrue(tx.answeredBefore(TP, 6), "committed ahead of 5");
+        assertFalse(tx.answeredBefore(TP, 7), "its result was aborted: answered again");
+        assertFalse(tx.answeredBefore(TP, 5));
     }
 
     @Test
@@ -154,13 +222,18 @@ class TransactionsTest {
     }
 
     @Test
-    void aForgottenPartitionsHeldAnswersAreDropped() {
+    void aForgottenPartitionsHeldAnswersAndSkipsAreDropped() {
+        tx.assigned(TP, 0, Set.of(2L));
         accept(0);
-        answer(accept(1));
+        for (long offset = 1; offset < AnsweredAhead.MAX_SPAN; offset++) {
+            accept(offset);
+        }
+        answer(accept(AnsweredAhead.MAX_SPAN));
         assertEquals(1, tx.held());
         tx.forget(TP, false);
         assertEquals(0, tx.held());
         assertEquals(null, tx.restartOffset(TP));
+        assertFalse(tx.answeredBefore(TP, 2), "revoked: the next assignment reads the commit again");
         assertEquals(List.of(), written());
     }
 }
