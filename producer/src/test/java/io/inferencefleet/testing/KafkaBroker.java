@@ -59,8 +59,14 @@ public final class KafkaBroker implements AutoCloseable {
     }
 
     public KafkaConsumer<byte[], byte[]> consumerFromBeginning(String topic) {
+        return consumerFromBeginning(topic, false);
+    }
+
+    /** @param readCommitted {@code isolation.level=read_committed}: only results of committed transactions */
+    public KafkaConsumer<byte[], byte[]> consumerFromBeginning(String topic, boolean readCommitted) {
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+        p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, readCommitted ? "read_committed" : "read_uncommitted");
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         p.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
         KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(p);
