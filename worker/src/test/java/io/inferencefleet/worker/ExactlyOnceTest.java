@@ -129,6 +129,9 @@ class ExactlyOnceTest {
             assertEachOnce(ids, perId);
             String metrics = http(worker.metricsPort(), "/metrics");
             assertEquals(1.0, counter(metrics, "fleet_transactions_total{outcome=\"aborted\"}"), metrics);
+            assertEquals(ids.size(), metrics.lines().filter(l -> l.startsWith("fleet_requests_total{"))
+                    .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum(),
+                    "each request counted once, at its commit (the aborted answers are not): " + metrics);
             assertTrue(worker.isRunning(), "an abort is not fatal");
         }
         List<ConsumerRecord<byte[], byte[]>> uncommitted = read("abort-out", false, Integer.MAX_VALUE, Duration.ofSeconds(3));

@@ -1,12 +1,15 @@
 package io.inferencefleet.worker.intake;
 
+import io.inferencefleet.messages.InferenceResult;
 import io.inferencefleet.worker.job.Job;
 import io.inferencefleet.worker.job.RefusedRecords;
 import io.inferencefleet.worker.metrics.WorkerMetrics;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
@@ -100,6 +103,8 @@ public final class Transactions implements AutoCloseable {
     private final Map<TopicPartition, Long> firstUnanswered = new HashMap<>();
     /** Per partition, records at or above the first unanswered one whose results are committed or in the open transaction. */
     private final Map<TopicPartition, TreeSet<Long>> ahead = new HashMap<>();
+    /** The results of the open transaction, counted when it commits (fleet_requests_total). */
+    private final List<InferenceResult> outcomes = new ArrayList<>();
     /** Partitions with results in the open transaction. */
     private final Set<TopicPartition> touched = new HashSet<>();
     private final Set<TopicPartition> aborted = new HashSet<>();
@@ -205,6 +210,9 @@ public final class Transactions implements AutoCloseable {
         touched.add(job.partition());
         ahead.computeIfAbsent(job.partition(), p -> new TreeSet<>()).add(job.offset());
         results++;
+        if (job.stagedOutcome() != null) {
+            outcomes.add(job.stagedOutcome());
+        }
         for (ProducerRecord<byte[], byte[]> record : job.stagedRecords()) {
             try {
                 producer.send(record, (metadata, e) -> {
@@ -288,6 +296,8 @@ public final class Transactions implements AutoCloseable {
             restartAhead.put(partition, Set.copyOf(ahead.getOrDefault(partition, new TreeSet<>())));
         });
         touched.clear();
+        outcomes.forEach(metrics::onResult);
+        outcomes.clear();
         metrics.transactionCommitted((endNs - beganNs) / 1e9, (endNs - startNs) / 1e9, results);
         return Outcome.COMMITTED;
     }
@@ -324,6 +334,7 @@ public final class Transactions implements AutoCloseable {
         aborted.clear();
         aborted.addAll(touched);
         touched.clear();
+        outcomes.clear();
         metrics.transactionAborted();
         return Outcome.ABORTED;
     }
@@ -333,6 +344,7 @@ public final class Transactions implements AutoCloseable {
                 + " transaction is visible to read_committed readers\"", fenced(e), e.toString());
         failure = e;
         open = false;
+        outcomes.clear();
         return Outcome.FATAL;
     }
 

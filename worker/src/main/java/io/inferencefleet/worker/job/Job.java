@@ -1,6 +1,7 @@
 package io.inferencefleet.worker.job;
 
 import io.inferencefleet.messages.InferenceRequest;
+import io.inferencefleet.messages.InferenceResult;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -35,6 +36,7 @@ public final class Job {
     private double preprocessMs = Double.NaN;
     /** Exactly-once only: the answer's records, written by the intake in its transaction. */
     private final List<ProducerRecord<byte[], byte[]>> staged = new ArrayList<>(2);
+    private volatile InferenceResult stagedOutcome;
 
     /**
      * @param timestamp the input record's timestamp (ms; -1 for none) and {@code timestampType} its kind,
@@ -149,6 +151,16 @@ public final class Job {
         synchronized (staged) {
             staged.add(record);
         }
+    }
+
+    /** Exactly-once: the result to count when the transaction holding it commits (the last one staged). */
+    public void stageOutcome(InferenceResult result) {
+        stagedOutcome = result;
+    }
+
+    /** The result staged for counting, or null. */
+    public InferenceResult stagedOutcome() {
+        return stagedOutcome;
     }
 
     /** The staged records, in the order staged. */

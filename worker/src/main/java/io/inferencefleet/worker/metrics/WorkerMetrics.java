@@ -124,6 +124,11 @@ public final class WorkerMetrics {
         }
     }
 
+    /** Results counted with {@code status} (lower case) and error {@code code} ("" for none) so far. */
+    public double requests(String status, String code) {
+        return requests.labelValues(status, code).get();
+    }
+
     /** Records the engine the predictors run ({@code paddle} or {@code onnxruntime}); set once at start. */
     public void engine(String name) {
         engine.labelValues(name).set(1);

@@ -204,7 +204,11 @@ public final class ResultPublisher implements Answers, AutoCloseable {
             InferenceResult small = results.replacement(job, ErrorCode.RESULT_TOO_LARGE, cut(message));
             return onReplacementThread(() -> sendResult(job, small, outstanding, true));
         }, () -> {
-            metrics.onResult(result);
+            if (sink.countsAtCommit()) {
+                job.stageOutcome(result);
+            } else {
+                metrics.onResult(result);
+            }
             done(job, outstanding);
         });
     }

@@ -21,6 +21,15 @@ public interface ResultSink {
     /** Waits (bounded) for what was sent. */
     void close();
 
+    /**
+     * True when a sent record is only staged, and becomes a result when a transaction commits: the
+     * result is then counted ({@code fleet_requests_total}) at that commit, not when staged, so that an
+     * aborted transaction's answers, given again, are not counted twice.
+     */
+    default boolean countsAtCommit() {
+        return false;
+    }
+
     /** Sends with {@code producer} (which {@link #close()} closes). */
     static ResultSink of(Producer<byte[], byte[]> producer) {
         return new ResultSink() {

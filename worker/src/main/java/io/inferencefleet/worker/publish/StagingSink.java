@@ -69,6 +69,11 @@ public final class StagingSink implements ResultSink {
         return bytes == null ? 0 : bytes.length;
     }
 
+    @Override
+    public boolean countsAtCommit() {
+        return true;
+    }
+
     /** Nothing to wait for: the intake's transaction writes the records. */
     @Override
     public void flush() {}

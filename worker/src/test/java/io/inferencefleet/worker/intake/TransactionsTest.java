@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.inferencefleet.messages.InferenceResult;
 import io.inferencefleet.worker.job.Job;
 import io.inferencefleet.worker.job.RefusedRecords;
 import io.inferencefleet.worker.metrics.WorkerMetrics;
@@ -235,5 +236,29 @@ class TransactionsTest {
         assertEquals(null, tx.restartOffset(TP));
         assertFalse(tx.answeredBefore(TP, 2), "revoked: the next assignment reads the commit again");
         assertEquals(List.of(), written());
+    }
+
+    @Test
+    void resultsAreCountedWhenTheirTransactionCommitsSoAnAbortedAnswerGivenAgainCountsOnce() {
+        Job first = accept(0);
+        first.stageOutcome(badRequest());
+        answer(first);
+        assertEquals(0.0, metrics.requests("error", "bad_request"), "staged, not yet a result");
+        producer.commitTransactionException = new KafkaException("broker said no");
+        assertEquals(Transactions.Outcome.ABORTED, tx.commit(tracker.takeCommittable(), GROUP));
+        assertEquals(0.0, metrics.requests("error", "bad_request"), "aborted: it is answered again");
+        tx.forget(TP, true);
+        tracker.forget(TP);
+        producer.commitTransactionException = null;
+        Job again = accept(0);
+        again.stageOutcome(badRequest());
+        answer(again);
+        assertEquals(Transactions.Outcome.COMMITTED, tx.commit(tracker.takeCommittable(), GROUP));
+        assertEquals(1.0, metrics.requests("error", "bad_request"));
+    }
+
+    private static InferenceResult badRequest() {
+        return new InferenceResult("r0", InferenceResult.Status.ERROR, null, null, null, "w", null,
+                new InferenceResult.ErrorInfo("bad_request", "no"), null);
     }
 }
