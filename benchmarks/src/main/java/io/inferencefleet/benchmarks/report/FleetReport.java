@@ -82,7 +82,7 @@ public final class FleetReport {
         h.put("pareto.only", "comma-separated labels to run, e.g. \"auto,ort B4 P2 M1\" (a subset, for trials)");
         h.put("pareto.backlog", "requests per sweep backlog measurement");
         h.put("pareto.rate", "offered rate at which every sweep setting's p50/p99 is measured");
-        h.put("pareto.seconds", "seconds at pareto.rate per sweep setting");
+        h.put("pareto.seconds", "seconds at pareto.rate per sweep setting (each 5 s more adds ~3 min to the default run)");
         h.put("out", "output directory: <out>/fleet-report-<date>/ and <out>/LATEST.md");
         h.put("command", "how the report names the command that ran it");
         return h;
@@ -239,9 +239,11 @@ public final class FleetReport {
         return all.stream().filter(c -> only.contains(ParetoGrid.label(c))).toList();
     }
 
-    // The duration estimate's assumptions, from the 2026-12 runs on 2-vCPU VMs; see ESTIMATE_ASSUMPTIONS.
-    private static final double SESSION_START_S = 20;   // JVM start, model load (auto: both engines timed), warm-up, stop
-    private static final double CEILING_LOAD_S = 5;     // model load and preprocessing the photos, per ceiling
+    // The duration estimate's assumptions, from a smoke run on a 2-vCPU VM (2026-12-02, another job running):
+    // a sweep session took 23 s (auto: 29 s) for a 60-request backlog and 10 s at 5/s, i.e. 9.5-14 s of
+    // JVM start, model load (auto: both engines timed), warm-up and stop; a 15 s ceiling took 17-19 s.
+    private static final double SESSION_START_S = 12;
+    private static final double CEILING_LOAD_S = 3;
     private static final double TUNED_IMG_S = 16;
     private static final double NAIVE_IMG_S = 6;
     private static final double PEER_IMG_S = 10;
@@ -315,7 +317,8 @@ public final class FleetReport {
      */
     static SystemUnderTest tuned(String name, Map<String, String> overrides, String engine) {
         return new SystemUnderTest(name, "our worker (fleet worker) with default settings" + (overrides.isEmpty()
-                ? " (predictor.engine=" + engine + ", auto threads)" : " and " + ParetoGrid.label(overrides)) + "; Kafka → fetch → OpenCV → shm → Paddle (zero-copy) → Kafka",
+                ? " (predictor.engine=" + engine + ", auto threads)" : " and " + ParetoGrid.label(overrides))
+                + "; Kafka → fetch → OpenCV → shm → predictor (zero-copy at batch 1) → Kafka",
                 WorkerMain.class.getName(), e -> {
                     List<String> a = new ArrayList<>(List.of("--bootstrap.servers=" + e.bootstrapServers(),
                             "--input.topic=" + e.inputTopic(), "--results.topic=" + e.resultsTopic(), "--group.id=" + e.groupId(),

@@ -106,7 +106,7 @@ public final class Machine {
         }
 
         String peakDescription() {
-            String why = flopsPerCycle() == 64 ? "AVX-512, assuming two 512-bit FMA units (with one it is half)"
+            String why = flopsPerCycle() == 64 ? "AVX-512; assumes two 512-bit FMA units, with one it is half"
                     : flopsPerCycle() == 32 ? "AVX2 + FMA, two 256-bit FMA units"
                     : flopsPerCycle() == 16 ? "AVX without FMA" : "SSE";
             return String.format("%d FLOP/cycle (%s) x %.2f GHz = %.1f GFLOP/s (clock: /proc/cpuinfo \"cpu MHz\", the"
