@@ -222,6 +222,7 @@ class ResultsTest {
         results.phases("naive", 1).addAll(List.of(phase(1, 1, 180, 0), phase(5, 5, 400, 0), phase(6, 5, 1_500, 0)));
         pareto("auto", Map.of(), 15.0, 150);
         pareto("ort B1 P2 M1", grid("onnxruntime", 1, 2, 1), 15.2, 160);
+        pareto("auto", Map.of(), 15.4, 150);
         List<SystemUnderTest> systems = List.of(FleetReport.system("tuned", PLAN, "auto"), FleetReport.system("naive", PLAN,
                 "auto"));
         String report = new ReportWriter(results, systems, dir).write();
@@ -233,6 +234,7 @@ class ResultsTest {
                 + " GHz = 78.4) | ≥ 70 % | **met** |"), latest);
         assertTrue(latest.contains("| paddle | 7.00 | 7.00 | 28.7 | 37 % |"), latest);
         assertTrue(latest.contains("is **on** the Pareto front"), latest);
+        assertTrue(latest.contains("auto's own 2 runs spread 15.00–15.40 img/s, which contains the best throughput"), latest);
         assertTrue(report.contains("AMD EPYC 7B13, 2 CPUs available to the JVM, 2450 MHz, flags sse4_2 avx fma avx2 (no avx512f)"),
                 report);
         assertTrue(java.nio.file.Files.size(dir.resolve("pareto.png")) > 0);
