@@ -96,6 +96,10 @@ final class ReportWriter {
                 + " (ResNet-50) ÷ %d cores used (predictors x math threads, at most the CPUs); peak per core = %s.%n%n",
                 r.auto.predictors(), r.auto.mathThreads(), Results.RESNET50_GFLOP_PER_IMAGE, r.coresUsed(),
                 r.cpu.peakDescription()));
+        if (r.autoBatchMax > 1) {
+            sb.append(String.format("The tuned worker batches up to %d tensors (predictor.batch.max), the ceiling does not: an"
+                    + " efficiency above 1 means batching gained more than the pipeline lost.%n%n", r.autoBatchMax));
+        }
         sb.append("| engine | images/s (median) | per round | GFLOP/s per core | ÷ peak |\n|---|---:|---|---:|---:|\n");
         r.ceilings.forEach((engine, perRound) -> sb.append(String.format("| %s%s | %.2f | %s | %.1f | %.0f %% |%n", engine,
                 engine.equals(r.engineOf("tuned")) ? " (the tuned worker's)" : "", r.ceilingMedian(engine), join(perRound),
