@@ -241,7 +241,8 @@ final class ReportWriter {
                 b.imagesPerSecond())));
         r.bestP99().ifPresentOrElse(b -> sb.append(String.format(" best p99 at %s/s **%s** (%.0f ms, among the settings that"
                 + " sustained that rate in every run);", r.paretoRate, b.label(), b.p99())),
-                () -> sb.append(" no explicit setting sustained ").append(r.paretoRate).append("/s in every run;"));
+                () -> sb.append(r.bestThroughput().isEmpty() ? " only `auto` ran;" : " no explicit setting sustained "
+                        + r.paretoRate + "/s in every run;"));
         r.autoSetting().ifPresent(a -> {
             List<Results.ParetoSetting> front = r.frontier();
             sb.append(String.format(" `auto` (the defaults: engine %s, batch %d, %s) measured %.2f img/s and p99 %.0f ms: it"
