@@ -9,6 +9,7 @@ import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.utils.AppInfoParser;
 
@@ -23,8 +24,9 @@ public final class Machine {
         facts.put("command", command);
         facts.put("git revision", run("git", "describe", "--always", "--dirty", "--abbrev=12"));
         facts.put("host", run("hostname"));
-        facts.put("CPU", cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " CPUs available to the JVM"
-                + ", flags avx2=" + cpuFlag("avx2") + " avx512f=" + cpuFlag("avx512f"));
+        Cpu cpu = Cpu.read();
+        facts.put("CPU", cpu.toString());
+        facts.put("float32 FMA peak per core", cpu.peakDescription());
         facts.put("NUMA nodes", count("/sys/devices/system/node", "node"));
         facts.put("memory", memTotal());
         facts.put("kernel", run("uname", "-sr"));
@@ -44,14 +46,77 @@ public final class Machine {
         return value == null ? "(unset in the harness)" : value;
     }
 
-    private static String cpuModel() {
-        return lines("/proc/cpuinfo").stream().filter(l -> l.startsWith("model name")).findFirst()
-                .map(l -> l.substring(l.indexOf(':') + 1).trim()).orElse("unknown");
-    }
+    /**
+     * The CPU as {@code /proc/cpuinfo} reports it (first processor): model, SIMD flags and clock, and the
+     * float32 FMA peak they imply. The machines of this project change from one session to the next
+     * (FACTS.md), so every report carries this and compares only figures of its own run.
+     *
+     * @param model "model name"
+     * @param cpus CPUs available to the JVM
+     * @param flags the "flags" line's words
+     * @param mhz "cpu MHz": under KVM the nominal (TSC) clock, not what the core runs at under turbo; 0 if absent
+     */
+    record Cpu(String model, int cpus, Set<String> flags, double mhz) {
+        /** The SIMD flags that decide the peak, in this order, when present. */
+        static final List<String> SIMD_FLAGS = List.of("sse4_2", "avx", "fma", "avx2", "avx512f", "avx512_vnni", "avx512_bf16",
+                "amx_tile");
 
-    private static boolean cpuFlag(String flag) {
-        return lines("/proc/cpuinfo").stream().filter(l -> l.startsWith("flags")).findFirst()
-                .map(l -> List.of(l.substring(l.indexOf(':') + 1).trim().split(" ")).contains(flag)).orElse(false);
+        static Cpu read() {
+            return parse(lines("/proc/cpuinfo"), Runtime.getRuntime().availableProcessors());
+        }
+
+        /** The first processor's fields of {@code /proc/cpuinfo} lines. */
+        static Cpu parse(List<String> cpuinfo, int cpus) {
+            return new Cpu(field(cpuinfo, "model name").orElse("unknown"), cpus,
+                    Set.copyOf(List.of(field(cpuinfo, "flags").orElse("").split("\\s+"))),
+                    field(cpuinfo, "cpu MHz").map(Double::parseDouble).orElse(0.0));
+        }
+
+        private static java.util.Optional<String> field(List<String> lines, String name) {
+            return lines.stream().filter(l -> l.startsWith(name) && l.indexOf(':') > 0
+                            && l.substring(0, l.indexOf(':')).trim().equals(name))
+                    .findFirst().map(l -> l.substring(l.indexOf(':') + 1).trim());
+        }
+
+        /**
+         * Float32 FLOP per cycle and core at peak: two FMA units of the widest vector width (an FMA is 2
+         * FLOP). AVX-512: 2 x 16 x 2 = 64, which assumes two 512-bit FMA units (some Xeons have one: then
+         * it is 32); AVX2 + FMA: 2 x 8 x 2 = 32; AVX without FMA: one 8-wide add and one multiply = 16;
+         * else SSE: 8.
+         */
+        int flopsPerCycle() {
+            if (flags.contains("avx512f")) {
+                return 64;
+            }
+            if (flags.contains("avx2") && flags.contains("fma")) {
+                return 32;
+            }
+            return flags.contains("avx") ? 16 : 8;
+        }
+
+        /** FLOP/cycle x reported clock, GFLOP/s per core; NaN when the clock is not reported. */
+        double peakGflopsPerCore() {
+            return mhz > 0 ? flopsPerCycle() * mhz / 1_000 : Double.NaN;
+        }
+
+        String simdFlags() {
+            List<String> present = SIMD_FLAGS.stream().filter(flags::contains).toList();
+            return present.isEmpty() ? "none of " + SIMD_FLAGS : String.join(" ", present)
+                    + (flags.contains("avx512f") ? "" : " (no avx512f)");
+        }
+
+        String peakDescription() {
+            String why = flopsPerCycle() == 64 ? "AVX-512; assumes two 512-bit FMA units, with one it is half"
+                    : flopsPerCycle() == 32 ? "AVX2 + FMA, two 256-bit FMA units"
+                    : flopsPerCycle() == 16 ? "AVX without FMA" : "SSE";
+            return String.format("%d FLOP/cycle (%s) x %.2f GHz = %.1f GFLOP/s (clock: /proc/cpuinfo \"cpu MHz\", the"
+                    + " reported nominal clock; turbo unknown under KVM)", flopsPerCycle(), why, mhz / 1_000, peakGflopsPerCore());
+        }
+
+        @Override
+        public String toString() {
+            return String.format("%s, %d CPUs available to the JVM, %.0f MHz, flags %s", model, cpus, mhz, simdFlags());
+        }
     }
 
     private static String memTotal() {

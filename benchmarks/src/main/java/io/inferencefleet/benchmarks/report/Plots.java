@@ -38,8 +38,8 @@ final class Plots {
     /** A point of a line: x, y. */
     record Point(double x, double y) {}
 
-    /** A labelled point of the Pareto plot. */
-    record Labelled(String label, double x, double y, boolean frontier) {}
+    /** A labelled point of the Pareto plot; points of one {@code group} (e.g. an engine) share a colour. */
+    record Labelled(String label, String group, double x, double y, boolean frontier) {}
 
     /** Latency percentiles against offered rate, one line per series, log-scale latency axis. */
     static void latencyCurves(Path file, String title, Map<String, List<Point>> series) throws IOException {
@@ -85,29 +85,31 @@ final class Plots {
         ChartUtils.saveChartAsPNG(file.toFile(), chart, WIDTH, HEIGHT);
     }
 
-    /** Throughput (x) against p99 (y) of every configuration; the frontier joined by a line. */
+    /** Throughput (x) against p99 (y) of every configuration, one colour per group; the frontier joined by a line. */
     static void pareto(Path file, String title, String xAxis, String yAxis, List<Labelled> points) throws IOException {
-        XYSeries all = new XYSeries("configuration", false);
         XYSeries frontier = new XYSeries("Pareto frontier", true);
-        points.forEach(p -> all.add(p.x(), p.y()));
         points.stream().filter(Labelled::frontier).forEach(p -> frontier.add(p.x(), p.y()));
         XYSeriesCollection data = new XYSeriesCollection();
         data.addSeries(frontier);
-        data.addSeries(all);
+        Map<String, XYSeries> groups = new java.util.LinkedHashMap<>();
+        points.forEach(p -> groups.computeIfAbsent(p.group(), g -> new XYSeries(g, false)).add(p.x(), p.y()));
+        groups.values().forEach(data::addSeries);
         JFreeChart chart = ChartFactory.createXYLineChart(title, xAxis, yAxis, data, PlotOrientation.VERTICAL, true, false,
                 false);
         XYPlot plot = chart.getXYPlot();
         ((org.jfree.chart.axis.NumberAxis) plot.getRangeAxis()).setAutoRangeIncludesZero(false);
         ((org.jfree.chart.axis.NumberAxis) plot.getDomainAxis()).setAutoRangeIncludesZero(false);
-        plot.getDomainAxis().setUpperMargin(0.12);  // room for the labels of the fastest settings
+        plot.getDomainAxis().setUpperMargin(0.15);  // room for the labels of the fastest settings
         XYLineAndShapeRenderer renderer = new XYLineAndShapeRenderer();
         renderer.setSeriesLinesVisible(0, true);
         renderer.setSeriesShapesVisible(0, false);
-        renderer.setSeriesPaint(0, new Color(0xc0392b));
+        renderer.setSeriesPaint(0, new Color(0x7f8c8d));
         renderer.setSeriesStroke(0, new BasicStroke(2f));
-        renderer.setSeriesLinesVisible(1, false);
-        renderer.setSeriesShapesVisible(1, true);
-        renderer.setSeriesPaint(1, new Color(0x3b6ea5));
+        for (int i = 1; i < data.getSeriesCount(); i++) {
+            renderer.setSeriesLinesVisible(i, false);
+            renderer.setSeriesShapesVisible(i, true);
+            renderer.setSeriesPaint(i, PALETTE[(i - 1) % PALETTE.length]);
+        }
         plot.setRenderer(renderer);
         Font font = new Font(Font.SANS_SERIF, Font.PLAIN, 10);
         for (Labelled p : points) {

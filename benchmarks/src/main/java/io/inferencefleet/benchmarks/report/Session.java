@@ -28,6 +28,7 @@ final class Session implements AutoCloseable {
     private final Process process;
     private final InferenceClient client;
     private final List<Path> photos;
+    private volatile String engine;
 
     /** Images/s in the steady part of a backlog (first and last 10 % of completions left out). */
     record Backlog(int requests, double imagesPerSecond, int errors, double seconds) {}
@@ -93,8 +94,19 @@ final class Session implements AutoCloseable {
                 if (result.status() != InferenceResult.Status.OK) {
                     throw new IllegalStateException("warm-up result " + result);
                 }
+                if (engine == null && result.model() != null) {
+                    engine = result.model().engine();
+                }
             }
         }
+    }
+
+    /**
+     * The inference engine the worker reported in its warm-up results' model field (as built by Paddle,
+     * so a fallback shows), or null if the system does not report one (the naive baseline, the DJL peer).
+     */
+    String engine() {
+        return engine;
     }
 
     /** Publishes {@code requests} at once and measures how fast the worker works the backlog off. */
