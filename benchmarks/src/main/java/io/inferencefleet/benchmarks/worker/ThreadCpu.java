@@ -52,10 +52,21 @@ final class ThreadCpu {
      * threads, still holds the time of threads that have exited); and the whole machine's busy and total
      * ticks from {@code /proc/stat}, so that a report can say how much CPU other processes took.
      */
-    record Snapshot(long wallNs, long processTicks, long machineBusyTicks, long machineTicks, Map<Integer, Task> tasks) {
-        /** CPU ms that processes other than this one used from a to this snapshot (steal included). */
+    record Snapshot(long wallNs, long processTicks, long machineBusyTicks, long machineTicks, Map<Integer, Task> tasks,
+                    long childTicks, long childJitTicks) {
+        /** CPU ms that processes other than this one (and the child) used from a to this snapshot (steal included). */
         double othersMsSince(Snapshot a) {
-            return ((machineBusyTicks - a.machineBusyTicks) - (processTicks - a.processTicks)) * 1000.0 / TICKS_PER_SECOND;
+            return ((machineBusyTicks - a.machineBusyTicks) - (processTicks - a.processTicks) - (childTicks - a.childTicks))
+                    * 1000.0 / TICKS_PER_SECOND;
+        }
+
+        /** CPU ms of the child process given to {@link #snapshot(long)} (0 without one), and of its JIT threads. */
+        double childMsSince(Snapshot a) {
+            return (childTicks - a.childTicks) * 1000.0 / TICKS_PER_SECOND;
+        }
+
+        double childJitMsSince(Snapshot a) {
+            return (childJitTicks - a.childJitTicks) * 1000.0 / TICKS_PER_SECOND;
         }
 
         /** CPU ms this process used from a to this snapshot, exited threads included. */
@@ -73,6 +84,11 @@ final class ThreadCpu {
     }
 
     static Snapshot snapshot() {
+        return snapshot(-1);
+    }
+
+    /** As {@link #snapshot()}, with the utime + stime of process {@code childPid} and of its JIT threads (-1: none). */
+    static Snapshot snapshot(long childPid) {
         Map<Integer, String> javaNames = javaThreadNames();
         long wall = System.nanoTime();
         Map<Integer, Task> tasks = new HashMap<>();
@@ -88,7 +104,8 @@ final class ThreadCpu {
             throw new IllegalStateException("cannot list " + TASKS, e);
         }
         long[] machine = machineTicks();
-        return new Snapshot(wall, processTicks(), machine[0], machine[1], Map.copyOf(tasks));
+        long[] child = childPid < 0 ? new long[2] : childTicks(childPid);
+        return new Snapshot(wall, processTicks(), machine[0], machine[1], Map.copyOf(tasks), child[0], child[1]);
     }
 
     /** Per role (as {@code classify} names them, in its order of first appearance), CPU between a and b. */
@@ -174,12 +191,37 @@ final class ThreadCpu {
     }
 
     private static long processTicks() {
+        return ticks(Path.of("/proc/self/stat"));
+    }
+
+    private static long ticks(Path stat) {
         try {
-            String stat = Files.readString(Path.of("/proc/self/stat"));
-            String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            String line = Files.readString(stat);
+            String[] f = line.substring(line.lastIndexOf(')') + 2).split(" ");
             return Long.parseLong(f[11]) + Long.parseLong(f[12]);
         } catch (IOException e) {
-            throw new IllegalStateException("cannot read /proc/self/stat", e);
+            throw new IllegalStateException("cannot read " + stat, e);
+        }
+    }
+
+    /** {process, JIT threads} ticks of another JVM: its compiler threads' comm is "C1/C2 CompilerThre". */
+    private static long[] childTicks(long pid) {
+        Path proc = Path.of("/proc/" + pid);
+        long jit = 0;
+        try (Stream<Path> list = Files.list(proc.resolve("task"))) {
+            for (Path dir : list.toList()) {
+                try {
+                    String stat = Files.readString(dir.resolve("stat"));
+                    if (stat.contains("CompilerThre")) {
+                        jit += ticks(dir.resolve("stat"));
+                    }
+                } catch (IOException | IllegalStateException e) {
+                    // exited meanwhile
+                }
+            }
+            return new long[] {ticks(proc.resolve("stat")), jit};
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read " + proc, e);
         }
     }
 

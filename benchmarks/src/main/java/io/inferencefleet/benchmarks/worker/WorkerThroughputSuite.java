@@ -53,12 +53,20 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *       shared photos, throughput measured over the results' broker timestamps (steady state:
  *       the first and last 5 % are left out).
  * </ul>
- * Rounds alternate ceiling and worker (A B A B ...) because these VMs are noisy. Usage from the
- * repository root: {@code benchmarks/run-worker-benchmark.sh [rounds] [requests]}.
+ * Rounds alternate ceiling and worker (A B A B ...) because these VMs are noisy; an uncounted warm-up
+ * worker round comes first. Each measured window also accounts the CPU of every thread by role
+ * ({@link ThreadCpu}): CPU per image is what to compare when the machine is shared, and it bounds the
+ * efficiency on the same cores (inference CPU/img ÷ total CPU/img). Usage from the repository root:
+ * {@code benchmarks/run-worker-benchmark.sh [rounds] [requests]}; {@code -Dbench.broker=process} runs the
+ * broker in a JVM of its own (its CPU and its JIT counted apart), {@code -Dbench.threads=true} prints every
+ * thread's CPU, {@code -Dbench.warmup.requests=N} sizes the warm-up (default requests / 2).
  */
 public final class WorkerThroughputSuite {
     private static final int PREDICTORS = 2;
     private static final int MATH_THREADS = 1;
+
+    /** The broker's process when it runs in its own (-Dbench.broker=process), else -1. */
+    private static long brokerPid = -1;
 
     private WorkerThroughputSuite() {}
 
@@ -77,11 +85,13 @@ public final class WorkerThroughputSuite {
         List<CpuWindow> workerCpu = new ArrayList<>();
         List<InferenceResult> lastResults = List.of();
         Set<Integer> beforeBroker = ThreadCpu.liveTids();
-        try (SingleNodeKafka kafka = SingleNodeKafka.startEphemeral()) {
+        boolean separate = "process".equals(System.getProperty("bench.broker", "in-process"));
+        try (Broker kafka = separate ? ChildBroker.start() : new InProcessBroker(SingleNodeKafka.startEphemeral())) {
             // The broker's threads are the ones its start created: their names do not say "broker".
             Set<Integer> brokerTids = new HashSet<>(ThreadCpu.liveTids());
             brokerTids.removeAll(beforeBroker);
-            Roles roles = new Roles(brokerTids);
+            Roles roles = new Roles(separate ? Set.of() : brokerTids);
+            brokerPid = kafka.pid();
             if (warmUp > 0) {
                 // A first worker in a fresh JVM spends ~7 ms/img of CPU in the JIT compilers (measured: C1 + C2
                 // 1.5 s in a 9 s window) compiling Kafka's, the broker's and our code: a cost of a young
@@ -199,12 +209,12 @@ public final class WorkerThroughputSuite {
                 thread.start();
             }
             ready.await();
-            ThreadCpu.Snapshot start = ThreadCpu.snapshot();
+            ThreadCpu.Snapshot start = ThreadCpu.snapshot(brokerPid);
             window[0] = System.nanoTime();
             window[1] = window[0] + duration.toNanos();
             go.countDown();
             finished.await();
-            ThreadCpu.Snapshot end = ThreadCpu.snapshot();
+            ThreadCpu.Snapshot end = ThreadCpu.snapshot(brokerPid);
             release.countDown();
             for (Thread thread : threads) {
                 thread.join();
@@ -221,12 +231,22 @@ public final class WorkerThroughputSuite {
 
     static RunResult endToEnd(SingleNodeKafka kafka, Path modelDir, Path images, List<Path> photos, int requests, int round)
             throws Exception {
-        return endToEnd(kafka, modelDir, images, photos, requests, round, Map.of());
+        return endToEnd(new InProcessBroker(kafka), modelDir, images, photos, requests, round, Map.of());
     }
 
     /** As above, with more worker settings ({@code extra}, e.g. {@code delivery.guarantee}) applied last. */
     static RunResult endToEnd(SingleNodeKafka kafka, Path modelDir, Path images, List<Path> photos, int requests, int round,
                               Map<String, String> extra) throws Exception {
+        return endToEnd(new InProcessBroker(kafka), modelDir, images, photos, requests, round, extra);
+    }
+
+    private static RunResult endToEnd(Broker kafka, Path modelDir, Path images, List<Path> photos, int requests, int round)
+            throws Exception {
+        return endToEnd(kafka, modelDir, images, photos, requests, round, Map.of());
+    }
+
+    private static RunResult endToEnd(Broker kafka, Path modelDir, Path images, List<Path> photos, int requests, int round,
+                                      Map<String, String> extra) throws Exception {
         String in = "bench-in-" + round;
         String out = "bench-out-" + round;
         kafka.createTopic(in, PREDICTORS);
@@ -270,10 +290,10 @@ public final class WorkerThroughputSuite {
             while (records.size() < requests && System.nanoTime() < deadline) {
                 consumer.poll(Duration.ofMillis(200)).forEach(records::add);
                 if (start == null && records.size() >= first) {
-                    start = ThreadCpu.snapshot();
+                    start = ThreadCpu.snapshot(brokerPid);
                     startCount = records.size();
                 } else if (start != null && cpu == null && records.size() >= last) {
-                    cpu = new CpuWindow(start, ThreadCpu.snapshot(), records.size() - startCount);
+                    cpu = new CpuWindow(start, ThreadCpu.snapshot(brokerPid), records.size() - startCount);
                 }
             }
         }
@@ -283,6 +303,102 @@ public final class WorkerThroughputSuite {
         double seconds = (times[to] - times[from]) / 1000.0;
         List<InferenceResult> results = records.stream().map(r -> codec.decodeResult(r.value())).toList();
         return new RunResult((to - from) / seconds, results, cpu);
+    }
+
+    /** The broker a run talks to: in this process (the default) or in a child JVM of its own. */
+    interface Broker extends AutoCloseable {
+        String bootstrapServers();
+
+        void createTopic(String name, int partitions) throws Exception;
+
+        /** Its process id when it is not this process, else -1. */
+        long pid();
+
+        @Override
+        void close() throws Exception;
+    }
+
+    /** The suite's own broker, in this process. */
+    record InProcessBroker(SingleNodeKafka kafka) implements Broker {
+        public String bootstrapServers() {
+            return kafka.bootstrapServers();
+        }
+
+        public void createTopic(String name, int partitions) throws Exception {
+            kafka.createTopic(name, partitions);
+        }
+
+        public long pid() {
+            return -1;
+        }
+
+        public void close() {
+            kafka.close();
+        }
+    }
+
+    /**
+     * -Dbench.broker=process: the same broker in a JVM of its own ({@link ChildBroker#main}), so that its
+     * CPU (a benchmark artefact: production brokers run elsewhere) and the JIT work its code causes are
+     * counted apart from the worker's, from {@code /proc/<pid>/stat}. It still runs on the same CPUs.
+     */
+    static final class ChildBroker implements Broker {
+        private final Process process;
+        private final String bootstrap;
+
+        private ChildBroker(Process process, String bootstrap) {
+            this.process = process;
+            this.bootstrap = bootstrap;
+        }
+
+        static ChildBroker start() throws java.io.IOException {
+            List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
+            command.addAll(java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments());
+            command.addAll(List.of("-cp", System.getProperty("java.class.path"), ChildBroker.class.getName()));
+            Process process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            var out = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+            for (String line; (line = out.readLine()) != null; ) {
+                if (line.startsWith("bootstrap ")) {
+                    System.out.println("broker in its own process, pid " + process.pid());
+                    return new ChildBroker(process, line.substring("bootstrap ".length()).trim());
+                }
+            }
+            process.destroyForcibly();
+            throw new IllegalStateException("the broker process ended before it printed its address");
+        }
+
+        /** The child: starts the broker, prints its address, runs until its stdin closes. */
+        public static void main(String[] args) throws Exception {
+            try (SingleNodeKafka kafka = SingleNodeKafka.startEphemeral()) {
+                System.out.println("bootstrap " + kafka.bootstrapServers());
+                System.out.flush();
+                while (System.in.read() >= 0) {
+                    // until the parent closes our stdin (or dies)
+                }
+            }
+        }
+
+        public String bootstrapServers() {
+            return bootstrap;
+        }
+
+        public void createTopic(String name, int partitions) throws Exception {
+            try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(
+                    Map.of(org.apache.kafka.clients.admin.AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+                admin.createTopics(List.of(new org.apache.kafka.clients.admin.NewTopic(name, partitions, (short) 1))).all().get();
+            }
+        }
+
+        public long pid() {
+            return process.pid();
+        }
+
+        public void close() throws Exception {
+            process.getOutputStream().close();
+            if (!process.waitFor(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                process.destroyForcibly().waitFor();
+            }
+        }
     }
 
     /** The CPU of every thread between two snapshots, over which {@code images} results were produced. */
@@ -370,12 +486,15 @@ public final class WorkerThroughputSuite {
     }
 
     /** One kind of phase (ceiling or worker) summed over its rounds' windows. */
-    private record PhaseCpu(long images, double wallMs, double processMs, double othersMs, Map<String, ThreadCpu.RoleCpu> roles) {
+    private record PhaseCpu(long images, double wallMs, double processMs, double othersMs, double childMs, double childJitMs,
+                            Map<String, ThreadCpu.RoleCpu> roles) {
         static PhaseCpu of(List<CpuWindow> windows, Roles classify) {
             long images = 0;
             double wall = 0;
             double process = 0;
             double others = 0;
+            double child = 0;
+            double childJit = 0;
             Map<String, ThreadCpu.RoleCpu> roles = new HashMap<>();
             for (CpuWindow w : windows) {
                 if (w == null) {
@@ -385,9 +504,11 @@ public final class WorkerThroughputSuite {
                 wall += w.wallMs();
                 process += w.end.processMsSince(w.start);
                 others += w.end.othersMsSince(w.start);
+                child += w.end.childMsSince(w.start);
+                childJit += w.end.childJitMsSince(w.start);
                 ThreadCpu.byRole(w.start, w.end, classify).forEach((k, v) -> roles.merge(k, v, ThreadCpu.RoleCpu::plus));
             }
-            return new PhaseCpu(images, wall, process, others, roles);
+            return new PhaseCpu(images, wall, process, others, child, childJit, roles);
         }
 
         double perImage(String role) {
@@ -432,11 +553,17 @@ public final class WorkerThroughputSuite {
                     wr == null ? "" : String.format("%.1f / %.1f", (double) wr.voluntarySwitches() / w.images,
                             (double) wr.involuntarySwitches() / w.images)));
         }
-        double cTotal = c.processMs / c.images;
-        double wTotal = w.processMs / w.images;
-        double cProduct = cTotal - c.perImage(Roles.ARTEFACTS);
-        double wProduct = wTotal - w.perImage(Roles.ARTEFACTS);
-        sb.append(String.format("| **total, this process** | **%.2f** | **%.2f** | | |%n", cTotal, wTotal));
+        if (brokerPid >= 0) {
+            sb.append(String.format("| broker in its own process (benchmark artefact; of which its JIT compilers: %.2f / %.2f) "
+                            + "| %.2f | %.2f | | |%n", c.childJitMs / c.images, w.childJitMs / w.images,
+                    c.childMs / c.images, w.childMs / w.images));
+        }
+        double cTotal = (c.processMs + c.childMs) / c.images;
+        double wTotal = (w.processMs + w.childMs) / w.images;
+        double cProduct = cTotal - c.perImage(Roles.ARTEFACTS) - c.childMs / c.images;
+        double wProduct = wTotal - w.perImage(Roles.ARTEFACTS) - w.childMs / w.images;
+        sb.append(String.format("| **total%s** | **%.2f** | **%.2f** | | |%n", brokerPid >= 0 ? ", both processes" : ", this process",
+                cTotal, wTotal));
         sb.append(String.format("| total without the benchmark's artefacts | %.2f | %.2f | | |%n", cProduct, wProduct));
         sb.append(String.format("| (other processes on this machine, not in the totals) | %.2f | %.2f | | |%n",
                 c.othersMs / c.images, w.othersMs / w.images));
@@ -487,7 +614,7 @@ public final class WorkerThroughputSuite {
         System.out.println(sb + " (CPU ms/img)");
     }
 
-    private static KafkaConsumer<byte[], byte[]> resultsConsumer(SingleNodeKafka kafka) {
+    private static KafkaConsumer<byte[], byte[]> resultsConsumer(Broker kafka) {
         Properties p = new Properties();
         p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
         p.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, ByteArrayDeserializer.class.getName());
@@ -506,7 +633,9 @@ public final class WorkerThroughputSuite {
                 .append(". Model: generated ResNet-50 (batch 1). ").append(PREDICTORS).append(" predictor threads x ")
                 .append(MATH_THREADS).append(" math thread; ").append(rounds).append(" interleaved rounds; ")
                 .append(requests).append(" requests per worker round (shared photos, file://), after a warm-up worker round of ")
-                .append(warmUp).append(" requests (-Dbench.warmup.requests) that is not counted.\n\n");
+                .append(warmUp).append(" requests (-Dbench.warmup.requests) that is not counted. Broker: ")
+                .append(brokerPid >= 0 ? "a JVM of its own on the same CPUs (-Dbench.broker=process)"
+                        : "in this process (-Dbench.broker=in-process, the default)").append(".\n\n");
         sb.append("CPU: ").append(machine.get("CPU")).append(", clock ").append(cpuClock())
                 .append(". Load average at start: ").append(machine.get("load average at start"))
                 .append(". Revision: ").append(machine.get("git revision")).append(".\n\n");
