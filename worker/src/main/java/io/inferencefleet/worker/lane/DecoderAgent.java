@@ -38,10 +38,10 @@ final class DecoderAgent implements Agent {
      * A back-pressured decoder waits at most this long between two looks at its full queue. Why it waits
      * at all: a full queue holds its capacity in tensors, that many inferences of work, so nothing is
      * gained by looking again every millisecond, and every look was a wake-up on CPUs the predictors
-     * need. Measured under a 240-request ResNet-50 backlog on 2 vCPUs (benchmarks WorkerThroughputSuite,
-     * CPU per image): with only the lane's idle strategy (parks of at most 1 ms) a decoder woke 69–82 times
-     * per image and cost 6.4–6.8 ms/img; with waits of 5 ms 22 times and 5.1 ms/img, and the predictors
-     * were preempted 38 instead of 65–102 times per image.
+     * need. Measured under a 240-request ResNet-50 backlog on 2 vCPUs (benchmarks WorkerThroughputSuite's
+     * CPU per image, quiet machine, old and new interleaved twice): with only the lane's idle strategy
+     * (parks of at most 1 ms) the decoders woke 45 times per image and cost 5.4–5.6 ms/img; with these
+     * waits 17 times and 4.9–5.1 ms/img, and the predictors were preempted 35 instead of 56 times per image.
      */
     static final long BACK_PRESSURE_MAX_PARK_NS = 5_000_000;
 

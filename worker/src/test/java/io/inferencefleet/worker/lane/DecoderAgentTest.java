@@ -188,7 +188,7 @@ class DecoderAgentTest {
     @Test
     void aBackPressuredDecoderWaitsHalfTheLastSpellAtMostTheCapAndNeverWithoutAFullQueue() {
         // Regression: a back-pressured decoder looked at its full queue at the lane idle strategy's pace
-        // (every 1 ms), 69-82 wake-ups per ResNet-50 image on CPUs the predictors needed.
+        // (every 1 ms), 45 wake-ups per ResNet-50 image on CPUs the predictors needed.
         CachedNanoClock nanos = new CachedNanoClock();
         nanos.update(1_000);
         List<Long> parks = new ArrayList<>();
