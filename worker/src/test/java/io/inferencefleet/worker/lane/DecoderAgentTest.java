@@ -24,6 +24,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.agrona.concurrent.CachedEpochClock;
+import org.agrona.concurrent.CachedNanoClock;
 import org.agrona.concurrent.OneToOneConcurrentArrayQueue;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -182,6 +183,57 @@ class DecoderAgentTest {
         assertFalse(committed == 6, "the queue holds 4 tensors; the 5th must wait");
         assertEquals(List.of(), answers.answers());
         assertEquals(committed, registry.size());
+    }
+
+    @Test
+    void aBackPressuredDecoderWaitsHalfTheLastSpellAtMostTheCapAndNeverWithoutAFullQueue() {
+        // Regression: a back-pressured decoder looked at its full queue at the lane idle strategy's pace
+        // (every 1 ms), 45 wake-ups per ResNet-50 image on CPUs the predictors needed.
+        CachedNanoClock nanos = new CachedNanoClock();
+        nanos.update(1_000);
+        List<Long> parks = new ArrayList<>();
+        agent.onClose();
+        agent = new DecoderAgent(0, jobs, new AtomicInteger(), queue.writer(), registry, preprocess, fetcher, answers,
+                clock, metrics, nanos, parks::add);
+        agent.onStart();
+        String uri = images.resolve("apple.jpg").toUri().toString();
+        assertEquals(0, agent.doWork());
+        assertEquals(List.of(), parks, "no job: the lane's idle strategy waits, as short as before (latency)");
+        for (int i = 0; i < 6; i++) {
+            submit("a" + i, uri);
+        }
+        for (int i = 0; i < 4; i++) {
+            assertEquals(1, agent.doWork());  // the test queue holds 4
+        }
+        assertEquals(0, agent.doWork());
+        assertEquals(0, agent.doWork());
+        assertEquals(List.of(), parks, "nothing known about the predictor's pace yet: no wait");
+        nanos.advance(40_000_000);  // the predictor takes 40 ms to free a slot
+        assertEquals(4, committed().size());
+        assertEquals(1, agent.doWork());
+        assertEquals(1, agent.doWork());
+        for (int i = 0; i < 3; i++) {
+            submit("b" + i, uri);
+        }
+        assertEquals(1, agent.doWork());
+        assertEquals(1, agent.doWork());  // full again
+        assertEquals(0, agent.doWork());  // the spell's first look
+        assertEquals(0, agent.doWork());
+        assertEquals(List.of(DecoderAgent.BACK_PRESSURE_MAX_PARK_NS), parks, "half of 40 ms, capped");
+
+        nanos.advance(2_000_000);  // a fast model: 2 ms to free a slot
+        assertEquals(4, committed().size());
+        assertEquals(1, agent.doWork());
+        for (int i = 0; i < 4; i++) {
+            submit("c" + i, uri);
+        }
+        for (int i = 0; i < 3; i++) {
+            assertEquals(1, agent.doWork());  // full after the third
+        }
+        assertEquals(0, agent.doWork());
+        assertEquals(0, agent.doWork());
+        assertEquals(List.of(DecoderAgent.BACK_PRESSURE_MAX_PARK_NS, 1_000_000L), parks, "half of 2 ms");
+        assertEquals(List.of(), answers.answers());
     }
 
     /** What a test keeps of a tensor after the reader moves on. */
