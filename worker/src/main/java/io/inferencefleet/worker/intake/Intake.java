@@ -46,7 +46,8 @@ public final class Intake implements Runnable {
     private static final Duration POLL = Duration.ofMillis(50);
     /**
      * Exactly-once: answers are written and transactions committed between polls, so a poll this long
-     * is the most either waits (at-least-once answers are sent by the answering threads at once).
+     * is the most an answer waits to be written (a due transaction is committed when it is due: the poll
+     * is shortened to end then). At-least-once answers are sent by the answering threads at once.
      */
     private static final Duration TRANSACTIONAL_POLL = Duration.ofMillis(10);
 
@@ -145,7 +146,9 @@ public final class Intake implements Runnable {
             consumer.subscribe(List.of(inputTopic), new Rebalance());
             while (running && acks.fatal() == null && pipelineAlive.getAsBoolean()) {
                 try {
-                    for (ConsumerRecord<byte[], byte[]> record : consumer.poll(transactions == null ? POLL : TRANSACTIONAL_POLL)) {
+                    Duration poll = transactions == null ? POLL
+                            : Duration.ofNanos(transactions.untilDue(System.nanoTime(), TRANSACTIONAL_POLL.toNanos()));
+                    for (ConsumerRecord<byte[], byte[]> record : consumer.poll(poll)) {
                         accept(record);
                     }
                 } catch (org.apache.kafka.common.errors.WakeupException e) {
@@ -449,7 +452,20 @@ public final class Intake implements Runnable {
      * a read_committed consumer waits for an open transaction's offsets to settle), as the position is.
      */
     private void answeredAhead(Collection<TopicPartition> partitions) {
-        Map<TopicPartition, OffsetAndMetadata> committed = consumer.committed(new HashSet<>(partitions));
+        Map<TopicPartition, OffsetAndMetadata> committed = null;
+        for (int attempt = 1; committed == null; attempt++) {
+            try {
+                committed = consumer.committed(new HashSet<>(partitions));
+            } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                // A previous owner's open transaction holds these offsets until it ends (its worker restarts and
+                // aborts it, or transaction.timeout.ms passes): reading the partition waits for the same anyway.
+                LOG.warn("event=committed_offsets_unsettled partitions={} attempt={} error=\"{}\" effect=\"waiting for a"
+                        + " previous owner's transaction to end\"", partitions, attempt, e.toString());
+                if (!running) {
+                    throw e;
+                }
+            }
+        }
         for (TopicPartition partition : partitions) {
             OffsetAndMetadata last = committed.get(partition);
             if (last == null) {

@@ -87,7 +87,17 @@ class ExactlyOnceIntakeTest {
     @Test
     void recordsTheLastCommitSaysAreAnsweredAreSkippedNotAnsweredTwice() throws Exception {
         TopicPartition tp = new TopicPartition("images", 0);
-        MockConsumer<byte[], byte[]> consumer = new MockConsumer<>("earliest");
+        java.util.concurrent.atomic.AtomicInteger unsettled = new java.util.concurrent.atomic.AtomicInteger(2);
+        MockConsumer<byte[], byte[]> consumer = new MockConsumer<>("earliest") {
+            @Override
+            public synchronized Map<TopicPartition, OffsetAndMetadata> committed(java.util.Set<TopicPartition> partitions) {
+                if (unsettled.getAndDecrement() > 0) {
+                    // A previous owner's transaction still holds the offsets: Kafka times the lookup out.
+                    throw new org.apache.kafka.common.errors.TimeoutException("offsets not yet stable");
+                }
+                return super.committed(partitions);
+            }
+        };
         MockProducer<byte[], byte[]> producer = new MockProducer<>(true, null, new ByteArraySerializer(),
                 new ByteArraySerializer());
         Acknowledgements acks = new Acknowledgements();
@@ -124,6 +134,7 @@ class ExactlyOnceIntakeTest {
         List<Long> answered = producer.history().stream().map(r -> codec.decodeResult(r.value()).source().offset()).sorted().toList();
         assertEquals(List.of(1L, 3L, 5L), answered, "2 and 4 had their answers");
         assertEquals(2.0, metrics.answeredBefore());
+        assertTrue(unsettled.get() < 0, "the lookup timed out twice and was retried");
         assertEquals(new OffsetAndMetadata(6), producer.consumerGroupOffsetsHistory().stream().filter(m -> !m.isEmpty())
                 .reduce((a, b) -> b).orElseThrow().get("dummy.group.id").get(tp), "everything answered: read from 6 on");
     }

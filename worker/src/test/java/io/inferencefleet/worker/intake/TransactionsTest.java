@@ -146,6 +146,21 @@ class TransactionsTest {
     }
 
     @Test
+    void theIntakesPollEndsWhenTheOpenTransactionIsDue() {
+        long max = 10_000_000;
+        assertEquals(max, tx.untilDue(System.nanoTime(), max), "nothing open: the longest poll");
+        answer(accept(0));
+        long now = System.nanoTime();
+        long until = tx.untilDue(now, 1_000_000_000L);
+        assertTrue(until > 90_000_000 && until <= 100_000_000, "due 100 ms after it began: " + until);
+        assertEquals(max, tx.untilDue(now, max));
+        assertEquals(0, tx.untilDue(now + 150_000_000, max), "overdue");
+        answer(accept(1));
+        answer(accept(2));
+        assertEquals(0, tx.untilDue(now, max), "full (transaction.max.results = 3): due at once");
+    }
+
+    @Test
     void aFailedCommitAbortsAndNamesThePartitionsToReadAgainFromTheirLastCommittedOffset() {
         answer(accept(5));
         assertEquals(Transactions.Outcome.COMMITTED, tx.commit(tracker.takeCommittable(), GROUP));
