@@ -8,6 +8,7 @@ import io.inferencefleet.paddle.model.ModelFiles;
 import io.inferencefleet.shm.StaleQueues;
 import io.inferencefleet.shm.TensorQueueConfig;
 import io.inferencefleet.worker.config.ThreadPlan;
+import io.inferencefleet.worker.config.BatchPlan;
 import io.inferencefleet.worker.config.WorkerConfig;
 import io.inferencefleet.worker.fetch.ImageFetcher;
 import io.inferencefleet.worker.intake.Intake;
@@ -139,7 +140,9 @@ public final class Worker implements AutoCloseable {
             // the publisher before the original predictor.
             resources.add(publisher);
             int maxInFlight = config.get(WorkerConfig.MAX_IN_FLIGHT);
-            pipeline = new Pipeline(plan, config.batchPlan(), workerId, config.shmDir(), maxInFlight, original, preprocess, fetcher,
+            BatchPlan batching = Pipeline.batchingFor(original.inputs().get(0), config.batchPlan(),
+                    config.isSet(WorkerConfig.BATCH_MAX));
+            pipeline = new Pipeline(plan, batching, workerId, config.shmDir(), maxInFlight, original, preprocess, fetcher,
                     publisher, predictorCpus(cpus, plan), SystemEpochClock.INSTANCE, metrics);
             resources.add(pipeline);
             int port = config.get(WorkerConfig.METRICS_PORT);

@@ -40,8 +40,14 @@ public final class BenchModels {
     }
 
     static PredictorConfig config(String name, int mathThreads) {
+        return config(name, mathThreads, "paddle");
+    }
+
+    /** @param engine {@code paddle} or {@code onnxruntime} (Paddle's ONNX Runtime backend) */
+    static PredictorConfig config(String name, int mathThreads, String engine) {
         ModelFiles files = ensure(name);
-        return PredictorConfig.builder(files.modelFile(), files.paramsFile()).mathThreads(mathThreads).build();
+        return PredictorConfig.builder(files.modelFile(), files.paramsFile()).mathThreads(mathThreads)
+                .engine(io.inferencefleet.paddle.Engine.fromKey(engine)).build();
     }
 
     /** The input shape with the dynamic batch dimension set. */

@@ -27,7 +27,17 @@ import org.openjdk.jmh.runner.options.VerboseMode;
  * {@code benchmarks/run-paddle-benchmarks.sh [rounds]}.
  */
 public final class PaddleBenchmarkSuite {
+    /** Paddle's own executor and its ONNX Runtime backend, interleaved within every round. */
+    private static final List<String> ENGINES = List.of("paddle", "onnxruntime");
+    private static final String LATENCY_1 = "batch-1 latency p50, 1 math thread (ms)";
+    private static final String LATENCY_2 = "batch-1 latency p50, 2 math threads (ms)";
+    private static final String CLONES = "2 clones x 1 math thread on 2 pinned threads (img/s)";
+
     private PaddleBenchmarkSuite() {}
+
+    private static String key(String engine, String measure) {
+        return "resnet50 " + engine + ": " + measure;
+    }
 
     public static void main(String[] args) throws RunnerException, IOException, InterruptedException {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 3;
@@ -37,25 +47,32 @@ public final class PaddleBenchmarkSuite {
         Map<String, List<Double>> figures = new LinkedHashMap<>();
         for (int round = 1; round <= rounds; round++) {
             System.out.printf("round %d/%d%n", round, rounds);
-            RunResult one = run(jmh(modelDirFlag, "ResNet50Benchmarks.latencyBatch1").param("mathThreads", "1"));
-            add(figures, "resnet50 batch-1 latency p50, 1 math thread (ms)", percentile(one, 50));
-            RunResult two = run(jmh(modelDirFlag, "ResNet50Benchmarks.latencyBatch1").param("mathThreads", "2"));
-            add(figures, "resnet50 batch-1 latency p50, 2 math threads (ms)", percentile(two, 50));
-            RunResult clones = run(jmh(modelDirFlag, "ResNet50Benchmarks.twoClonesThroughput"));
-            add(figures, "resnet50 2 clones x 1 math thread on 2 pinned threads (img/s)",
-                    clones.getPrimaryResult().getScore());
-            add(figures, "resnet50 1 predictor x 1 math thread (img/s, from p50)", 1000.0 / percentile(one, 50));
+            for (String engine : ENGINES) {
+                RunResult one = run(jmh(modelDirFlag, "ResNet50Benchmarks.latencyBatch1").param("mathThreads", "1")
+                        .param("engine", engine));
+                add(figures, key(engine, LATENCY_1), percentile(one, 50));
+                RunResult two = run(jmh(modelDirFlag, "ResNet50Benchmarks.latencyBatch1").param("mathThreads", "2")
+                        .param("engine", engine));
+                add(figures, key(engine, LATENCY_2), percentile(two, 50));
+                RunResult clones = run(jmh(modelDirFlag, "ResNet50Benchmarks.twoClonesThroughput").param("engine", engine));
+                add(figures, key(engine, CLONES), clones.getPrimaryResult().getScore());
+                add(figures, key(engine, "1 predictor x 1 math thread (img/s, from p50)"), 1000.0 / percentile(one, 50));
+            }
         }
         RunResult jni = run(jmh(modelDirFlag, JniCallBenchmark.class.getSimpleName() + ".emptyJniCall"));
         add(figures, "empty JNI call (ns)", jni.getPrimaryResult().getScore());
-        RunResult load = run(jmh(modelDirFlag, "ResNet50Benchmarks.modelLoad"));
-        add(figures, "resnet50 model load incl. Java validation (ms, mean of 10)", load.getPrimaryResult().getScore());
+        for (String engine : ENGINES) {
+            RunResult load = run(jmh(modelDirFlag, "ResNet50Benchmarks.modelLoad").param("engine", engine));
+            add(figures, key(engine, "model load incl. Java validation (ms, mean of 10)"), load.getPrimaryResult().getScore());
+        }
 
         String table = table(figures, rounds);
         String memory = cloneMemory(modelDirFlag);
         String report = "# Paddle binding benchmarks, " + LocalDate.now() + "\n\n"
                 + "Machine: " + Runtime.getRuntime().availableProcessors() + " CPUs, "
-                + System.getProperty("java.vm.name") + " " + System.getProperty("java.version") + "\n\n"
+                + System.getProperty("java.vm.name") + " " + System.getProperty("java.version") + ". CPU: "
+                + io.inferencefleet.benchmarks.report.Machine.describe("run-paddle-benchmarks.sh " + rounds).get("CPU")
+                + "\n\n"
                 + table + "\nResident memory (CloneMemory, own JVM):\n\n```\n" + memory + "```\n";
         System.out.println();
         System.out.println(report);
@@ -94,12 +111,17 @@ public final class PaddleBenchmarkSuite {
             sb.append(Arrays.stream(values).mapToObj(PaddleBenchmarkSuite::format)
                     .reduce((a, b) -> a + ", " + b).orElse("")).append(" |\n");
         }
-        double oneThread = median(values(figures, "resnet50 batch-1 latency p50, 1 math thread (ms)"));
-        double twoThreads = median(values(figures, "resnet50 batch-1 latency p50, 2 math threads (ms)"));
-        double clones = median(values(figures, "resnet50 2 clones x 1 math thread on 2 pinned threads (img/s)"));
-        sb.append("\nRatios (medians): latency 2 threads / 1 thread = ").append(format(twoThreads / oneThread))
-                .append("; throughput 2 clones / 1 predictor = ").append(format(clones * oneThread / 1000.0))
-                .append(" (").append(rounds).append(" interleaved rounds)\n");
+        sb.append("\nRatios (medians, ").append(rounds).append(" interleaved rounds):\n");
+        for (String engine : ENGINES) {
+            double oneThread = median(values(figures, key(engine, LATENCY_1)));
+            double twoThreads = median(values(figures, key(engine, LATENCY_2)));
+            double clones = median(values(figures, key(engine, CLONES)));
+            sb.append("- ").append(engine).append(": latency 2 threads / 1 thread = ").append(format(twoThreads / oneThread))
+                    .append("; throughput 2 clones / 1 predictor = ").append(format(clones * oneThread / 1000.0)).append('\n');
+        }
+        double paddle = median(values(figures, key("paddle", CLONES)));
+        double ort = median(values(figures, key("onnxruntime", CLONES)));
+        sb.append("- 2 clones, onnxruntime / paddle = ").append(format(ort / paddle)).append('\n');
         return sb.toString();
     }
 

@@ -22,8 +22,9 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.ThreadParams;
 
 /**
- * The generated ResNet-50 through our JNI binding: batch-1 latency for a given number of math
- * threads, throughput of two weight-sharing clones on two pinned threads, and model load time.
+ * The generated ResNet-50 through our JNI binding, on each engine ({@code paddle}, or Paddle's
+ * {@code onnxruntime} backend): batch-1 latency for a given number of math threads, throughput of two
+ * weight-sharing clones on two pinned threads, and model load time (ONNX Runtime's includes paddle2onnx).
  * Each JMH fork is a fresh JVM, so Paddle's process-wide math-thread pool never leaks between
  * configurations. {@link PaddleBenchmarkSuite} runs the configurations interleaved.
  */
@@ -37,6 +38,8 @@ public class ResNet50Benchmarks {
     public static class Single {
         @Param({"1", "2"})
         public int mathThreads;
+        @Param({"paddle", "onnxruntime"})
+        public String engine;
 
         Predictor predictor;
         FloatBuffer input;
@@ -45,7 +48,7 @@ public class ResNet50Benchmarks {
 
         @Setup(Level.Trial)
         public void create() {
-            predictor = Predictor.create(BenchModels.config("resnet50", mathThreads));
+            predictor = Predictor.create(BenchModels.config("resnet50", mathThreads, engine));
             shape = BenchModels.shape(predictor, 1);
             input = BenchModels.input(shape);
         }
@@ -59,11 +62,14 @@ public class ResNet50Benchmarks {
     /** The original predictor that the per-thread clones share weights with. */
     @State(Scope.Benchmark)
     public static class Original {
+        @Param({"paddle", "onnxruntime"})
+        public String engine;
+
         Predictor predictor;
 
         @Setup(Level.Trial)
         public void create() {
-            predictor = Predictor.create(BenchModels.config("resnet50", 1));
+            predictor = Predictor.create(BenchModels.config("resnet50", 1, engine));
         }
 
         @TearDown(Level.Trial)
@@ -117,14 +123,21 @@ public class ResNet50Benchmarks {
         return c.output[0];
     }
 
-    /** Java validation of both files, Paddle's load and IR passes, and close. */
+    /** The engine {@link #modelLoad} loads the model for. */
+    @State(Scope.Benchmark)
+    public static class LoadedEngine {
+        @Param({"paddle", "onnxruntime"})
+        public String engine;
+    }
+
+    /** Java validation of both files, Paddle's load and IR passes (and paddle2onnx on ONNX Runtime), and close. */
     @Benchmark
     @BenchmarkMode(Mode.SingleShotTime)
     @OutputTimeUnit(TimeUnit.MILLISECONDS)
     @Warmup(iterations = 2)
     @Measurement(iterations = 10)
-    public boolean modelLoad() {
-        try (Predictor predictor = Predictor.create(BenchModels.config("resnet50", 1))) {
+    public boolean modelLoad(LoadedEngine e) {
+        try (Predictor predictor = Predictor.create(BenchModels.config("resnet50", 1, e.engine))) {
             return predictor.isClosed();
         }
     }

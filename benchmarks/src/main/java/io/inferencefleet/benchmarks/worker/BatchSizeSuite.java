@@ -12,10 +12,12 @@ import java.util.Map;
 
 /**
  * Micro-batching end to end: the worker working off a backlog of ResNet-50 requests with
- * {@code predictor.batch.max} = 1, 2 and 4 (engine {@code auto}), configurations interleaved in every
- * round, medians reported. What {@code predictor.batch.max}'s default should be is read from here.
+ * {@code predictor.batch.max} = 1, 2 and 4 (engine {@code auto}), then each under an open-loop load of
+ * 0.8 × the round's batch-1 backlog rate (p50/p99: a batch holds each of its results until the whole
+ * batch is done), configurations interleaved in every round, medians reported. What
+ * {@code predictor.batch.max}'s default should be is read from here.
  *
- * <pre>benchmarks/run-batch-benchmark.sh [rounds=2] [requests=240]</pre>
+ * <pre>benchmarks/run-batch-benchmark.sh [rounds=2] [requests=240] [open-loop seconds=20]</pre>
  */
 public final class BatchSizeSuite {
     private static final int[] BATCH_MAX = {1, 2, 4};
@@ -25,12 +27,14 @@ public final class BatchSizeSuite {
     public static void main(String[] args) throws Exception {
         int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 2;
         int requests = args.length > 1 ? Integer.parseInt(args[1]) : 240;
+        int seconds = args.length > 2 ? Integer.parseInt(args[2]) : 20;
         Path images = WorkerThroughputSuite.sharedImagesDir();
         Path modelDir = BenchModels.ensure("resnet50").modelFile().getParent();
         List<Path> photos = WorkerThroughputSuite.sharedPhotos(images);
         Map<String, String> machine = io.inferencefleet.benchmarks.report.Machine.describe(
                 "benchmarks/run-batch-benchmark.sh " + rounds + " " + requests);
         Map<Integer, List<Double>> imagesPerSecond = new LinkedHashMap<>();
+        Map<Integer, List<double[]>> openLoop = new LinkedHashMap<>();  // {offered, achieved, p50, p99}
         try (SingleNodeKafka kafka = SingleNodeKafka.startEphemeral()) {
             int run = 0;
             for (int round = 1; round <= rounds; round++) {
@@ -42,6 +46,15 @@ public final class BatchSizeSuite {
                     imagesPerSecond.computeIfAbsent(batchMax, k -> new ArrayList<>()).add(r.imagesPerSecond());
                     System.out.printf("round %d predictor.batch.max=%d: %.2f img/s (%d results)%n", round, batchMax,
                             r.imagesPerSecond(), r.results().size());
+                }
+                double offered = 0.8 * imagesPerSecond.get(1).get(round - 1);
+                for (int b = 0; b < BATCH_MAX.length; b++) {
+                    int batchMax = BATCH_MAX[round % 2 == 1 ? BATCH_MAX.length - 1 - b : b];
+                    double[] phase = OpenLoopSuite.workerPhase(kafka, modelDir, images, photos, "batch-ol-" + run++,
+                            Map.of("predictor.batch.max", Integer.toString(batchMax)), false, offered, seconds);
+                    openLoop.computeIfAbsent(batchMax, k -> new ArrayList<>()).add(phase);
+                    System.out.printf("round %d predictor.batch.max=%d open loop at %.2f/s: achieved %.2f/s p50 %.0f ms"
+                            + " p99 %.0f ms%n", round, batchMax, phase[0], phase[1], phase[2], phase[3]);
                 }
             }
         }
@@ -56,6 +69,14 @@ public final class BatchSizeSuite {
         imagesPerSecond.forEach((batchMax, values) -> report.append(String.format("| %d | %.2f | %s | %.3f |%n",
                 batchMax, median(values), values.stream().map(v -> String.format("%.2f", v)).toList(),
                 median(values) / base)));
+        report.append("\nOpen loop at 0.8 × the round's batch-1 backlog rate for ").append(seconds)
+                .append(" s (latency from each request's scheduled send to its result):\n\n")
+                .append("| predictor.batch.max | p50 ms (median) | p99 ms (median) | rounds (offered/s: achieved/s, p50/p99) |\n"
+                        + "|---:|---:|---:|---|\n");
+        openLoop.forEach((batchMax, phases) -> report.append(String.format("| %d | %.0f | %.0f | %s |%n", batchMax,
+                median(phases.stream().map(p -> p[2]).toList()), median(phases.stream().map(p -> p[3]).toList()),
+                String.join("; ", phases.stream().map(p -> String.format("%.1f: %.1f, %.0f/%.0f", p[0], p[1], p[2], p[3]))
+                        .toList()))));
         System.out.println(report);
         Path out = Path.of("benchmarks/results/batch-size-" + LocalDate.now() + ".md");
         if (Files.isDirectory(out.getParent())) {

@@ -1,13 +1,9 @@
 package io.inferencefleet.benchmarks.worker;
 
 import io.inferencefleet.benchmarks.paddle.BenchModels;
-import io.inferencefleet.client.InferenceClient;
 import io.inferencefleet.kafka.local.SingleNodeKafka;
-import io.inferencefleet.worker.Worker;
-import io.inferencefleet.worker.config.WorkerConfig;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -79,29 +75,8 @@ public final class GuaranteeCostSuite {
 
     private static double[] openLoop(SingleNodeKafka kafka, Path modelDir, Path images, List<Path> photos, String guarantee,
                                      double rate, int seconds, int run) throws Exception {
-        String in = "gc-in-" + run;
-        String out = "gc-out-" + run;
-        kafka.createTopic(in, 2);
-        kafka.createTopic(out, 1);
-        Map<String, String> flags = new HashMap<>();
-        flags.put("bootstrap.servers", kafka.bootstrapServers());
-        flags.put("input.topic", in);
-        flags.put("results.topic", out);
-        flags.put("group.id", "gc-" + run);
-        flags.put("model.dir", modelDir.toString());
-        flags.put("fetch.file.roots", images.toString());
-        flags.put("predictor.threads", "2");
-        flags.put("metrics.port", "-1");
-        flags.put("worker.id", "gc-" + run);
-        flags.put("delivery.guarantee", guarantee);
-        try (Worker worker = Worker.start(WorkerConfig.resolve(null, Map.of(), flags));
-             InferenceClient client = InferenceClient.builder(Map.of("bootstrap.servers", kafka.bootstrapServers()))
-                     .requestsTopic(in).resultsTopic(out).readCommitted(guarantee.equals("exactly-once"))
-                     .defaultTimeout(Duration.ofMinutes(5)).build()) {
-            OpenLoopSuite.run(client, photos, 3, 3);  // warm-up: JIT, Paddle's first runs, assignment
-            OpenLoopSuite.Phase phase = OpenLoopSuite.run(client, photos, rate, seconds);
-            return new double[] {rate, phase.achieved(), OpenLoopSuite.q(phase, 50), OpenLoopSuite.q(phase, 99)};
-        }
+        return OpenLoopSuite.workerPhase(kafka, modelDir, images, photos, "gc-" + run,
+                Map.of("delivery.guarantee", guarantee), guarantee.equals("exactly-once"), rate, seconds);
     }
 
     private static String report(int rounds, int requests, int seconds, String model, Map<String, List<Double>> backlog,

@@ -83,6 +83,38 @@ public final class OpenLoopSuite {
         }
     }
 
+    /**
+     * A fresh worker (generated model in {@code modelDir}, 2 predictor threads, {@code settings} on top)
+     * on new topics named after {@code tag}, warmed up, then offered {@code rate} requests/s for
+     * {@code seconds}: {offered, achieved, p50 ms, p99 ms}. Results are read read_committed if asked.
+     */
+    static double[] workerPhase(SingleNodeKafka kafka, Path modelDir, Path images, List<Path> photos, String tag,
+                                Map<String, String> settings, boolean readCommitted, double rate, int seconds) throws Exception {
+        String in = tag + "-in";
+        String out = tag + "-out";
+        kafka.createTopic(in, 2);
+        kafka.createTopic(out, 1);
+        Map<String, String> flags = new HashMap<>();
+        flags.put("bootstrap.servers", kafka.bootstrapServers());
+        flags.put("input.topic", in);
+        flags.put("results.topic", out);
+        flags.put("group.id", tag);
+        flags.put("model.dir", modelDir.toString());
+        flags.put("fetch.file.roots", images.toString());
+        flags.put("predictor.threads", "2");
+        flags.put("metrics.port", "-1");
+        flags.put("worker.id", tag);
+        flags.putAll(settings);
+        try (Worker worker = Worker.start(WorkerConfig.resolve(null, Map.of(), flags));
+             InferenceClient client = InferenceClient.builder(Map.of("bootstrap.servers", kafka.bootstrapServers()))
+                     .requestsTopic(in).resultsTopic(out).readCommitted(readCommitted)
+                     .defaultTimeout(Duration.ofMinutes(5)).build()) {
+            run(client, photos, 3, 3);  // warm-up: JIT, Paddle's first runs, assignment
+            Phase phase = run(client, photos, rate, seconds);
+            return new double[] {rate, phase.achieved(), q(phase, 50), q(phase, 99)};
+        }
+    }
+
     /** Offers {@code rate} requests/s for {@code seconds}; waits for every result (or its timeout). */
     public static Phase run(InferenceClient client, List<Path> photos, double rate, int seconds) throws Exception {
         int count = (int) Math.round(rate * seconds);

@@ -81,6 +81,20 @@ public final class Pipeline implements AutoCloseable {
         return decoders * SharedMemoryBudget.bytesPerLane(queueBytes);
     }
 
+    /**
+     * The batching {@code input} can take: {@code asked}, or none for a model whose input has a fixed
+     * batch size when batching was left at its default ({@code explicit} false), so that the default works
+     * with every model; asked for explicitly, {@link #checkBatchDimension} refuses such a model at start.
+     */
+    public static BatchPlan batchingFor(TensorSpec input, BatchPlan asked, boolean explicit) {
+        if (asked.enabled() && input.dim(0) > 0 && !explicit) {
+            LOG.info("event=batching_off input={} batch_size={} reason=\"the model's batch size is fixed; predictor.batch.max"
+                    + " was left at its default\"", input.name(), input.dim(0));
+            return BatchPlan.OFF;
+        }
+        return asked;
+    }
+
     /** A model whose input has a fixed batch size cannot take batches: refused at start, not per request. */
     static void checkBatchDimension(TensorSpec input, BatchPlan batching) {
         long declared = input.dim(0);

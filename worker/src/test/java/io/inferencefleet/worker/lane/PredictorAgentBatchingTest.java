@@ -251,4 +251,13 @@ class PredictorAgentBatchingTest {
         Pipeline.checkBatchDimension(fixed, BatchPlan.OFF);
         Pipeline.checkBatchDimension(original.inputs().get(0), new BatchPlan(64, 0));
     }
+
+    @Test
+    void batchingLeftAtItsDefaultIsOffForAModelWithAFixedBatchSizeSoThatTheDefaultWorksWithEveryModel() {
+        TensorSpec fixed = new TensorSpec("x", new long[] {1, 3, 224, 224}, VarType.Type.FP32);
+        assertEquals(BatchPlan.OFF, Pipeline.batchingFor(fixed, new BatchPlan(4, 0), false));
+        assertEquals(new BatchPlan(4, 0), Pipeline.batchingFor(fixed, new BatchPlan(4, 0), true),
+                "asked for: kept, and refused by checkBatchDimension");
+        assertEquals(new BatchPlan(4, 0), Pipeline.batchingFor(original.inputs().get(0), new BatchPlan(4, 0), false));
+    }
 }
