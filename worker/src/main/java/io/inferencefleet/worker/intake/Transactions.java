@@ -236,7 +236,6 @@ public final class Transactions implements AutoCloseable {
         return heldCount;
     }
 
-    /** The open transaction is old enough ({@code transaction.interval.ms}) or full ({@code transaction.max.results}). */
     /** How long from {@code nowNs} until the open transaction is {@linkplain #due due}, at most {@code maxNs}. */
     long untilDue(long nowNs, long maxNs) {
         if (!open) {
@@ -245,6 +244,7 @@ public final class Transactions implements AutoCloseable {
         return results >= maxResults ? 0 : Math.max(0, Math.min(maxNs, beganNs + intervalNs - nowNs));
     }
 
+    /** The open transaction is old enough ({@code transaction.interval.ms}) or full ({@code transaction.max.results}). */
     boolean due(long nowNs) {
         return open && (nowNs - beganNs >= intervalNs || results >= maxResults);
     }

@@ -87,7 +87,7 @@ public final class Pipeline implements AutoCloseable {
      * with every model; asked for explicitly, {@link #checkBatchDimension} refuses such a model at start.
      */
     public static BatchPlan batchingFor(TensorSpec input, BatchPlan asked, boolean explicit) {
-        if (asked.enabled() && input.dim(0) > 0 && !explicit) {
+        if (asked.enabled() && fixedBatchSize(input) && !explicit) {
             LOG.info("event=batching_off input={} batch_size={} reason=\"the model's batch size is fixed; predictor.batch.max"
                     + " was left at its default\"", input.name(), input.dim(0));
             return BatchPlan.OFF;
@@ -98,11 +98,16 @@ public final class Pipeline implements AutoCloseable {
     /** A model whose input has a fixed batch size cannot take batches: refused at start, not per request. */
     static void checkBatchDimension(TensorSpec input, BatchPlan batching) {
         long declared = input.dim(0);
-        if (batching.enabled() && declared > 0) {
+        if (batching.enabled() && fixedBatchSize(input)) {
             throw new IllegalArgumentException("Invalid value " + batching.maxTensors() + " for predictor.batch.max: the"
                     + " model's input " + input.name() + " has a fixed batch size of " + declared
                     + "; set predictor.batch.max=1");
         }
+    }
+
+    /** The input's first (batch) dimension is a number, not dynamic (-1). */
+    private static boolean fixedBatchSize(TensorSpec input) {
+        return input.dim(0) > 0;
     }
 
     /** The decoder lanes the intake hands jobs to. */

@@ -35,13 +35,8 @@ class ExactlyOnceIntakeTest {
         MockConsumer<byte[], byte[]> consumer = new MockConsumer<>("earliest");
         MockProducer<byte[], byte[]> producer = new MockProducer<>(true, null, new ByteArraySerializer(),
                 new ByteArraySerializer());
-        Acknowledgements acks = new Acknowledgements();
         WorkerMetrics metrics = new WorkerMetrics();
-        ResultPublisher publisher = new ResultPublisher(new StagingSink(1_048_576, new RefusedRecords()), "predictions",
-                null, new ResultPublisher.Source("images", "g"), new ResultFactory(new InferenceResult.ModelRef("m", "v"), "w", "images", List.of(), 5), acks, metrics);
-        Transactions transactions = new Transactions(producer, 600_000, 100_000, metrics);  // never due by themselves
-        Intake intake = new Intake(consumer, "images", List.of(), publisher, acks, () -> true, 32, 16, 8, 1_000, metrics,
-                transactions);
+        Intake intake = exactlyOnceIntake(consumer, producer, metrics);
         consumer.schedulePollTask(() -> {
             consumer.rebalance(List.of(tp));
             consumer.updateBeginningOffsets(Map.of(tp, 0L));
@@ -100,13 +95,8 @@ class ExactlyOnceIntakeTest {
         };
         MockProducer<byte[], byte[]> producer = new MockProducer<>(true, null, new ByteArraySerializer(),
                 new ByteArraySerializer());
-        Acknowledgements acks = new Acknowledgements();
         WorkerMetrics metrics = new WorkerMetrics();
-        ResultPublisher publisher = new ResultPublisher(new StagingSink(1_048_576, new RefusedRecords()), "predictions",
-                null, new ResultPublisher.Source("images", "g"), new ResultFactory(new InferenceResult.ModelRef("m", "v"), "w", "images", List.of(), 5), acks, metrics);
-        Transactions transactions = new Transactions(producer, 600_000, 100_000, metrics);
-        Intake intake = new Intake(consumer, "images", List.of(), publisher, acks, () -> true, 32, 16, 8, 1_000, metrics,
-                transactions);
+        Intake intake = exactlyOnceIntake(consumer, producer, metrics);
         // The previous owner's last commit: read from 1 on, 2 and 4 are answered already.
         consumer.schedulePollTask(() -> {
             consumer.rebalance(List.of(tp));
@@ -137,5 +127,19 @@ class ExactlyOnceIntakeTest {
         assertTrue(unsettled.get() < 0, "the lookup timed out twice and was retried");
         assertEquals(new OffsetAndMetadata(6), producer.consumerGroupOffsetsHistory().stream().filter(m -> !m.isEmpty())
                 .reduce((a, b) -> b).orElseThrow().get("dummy.group.id").get(tp), "everything answered: read from 6 on");
+    }
+
+    /**
+     * An exactly-once intake without lanes (the test's records are bad requests, which the intake
+     * answers itself), whose transactions are never due by themselves.
+     */
+    private static Intake exactlyOnceIntake(MockConsumer<byte[], byte[]> consumer, MockProducer<byte[], byte[]> producer,
+                                            WorkerMetrics metrics) {
+        Acknowledgements acks = new Acknowledgements();
+        ResultPublisher publisher = new ResultPublisher(new StagingSink(1_048_576, new RefusedRecords()), "predictions",
+                null, new ResultPublisher.Source("images", "g"), new ResultFactory(new InferenceResult.ModelRef("m", "v"), "w",
+                "images", List.of(), 5), acks, metrics);
+        Transactions transactions = new Transactions(producer, 600_000, 100_000, metrics);
+        return new Intake(consumer, "images", List.of(), publisher, acks, () -> true, 32, 16, 8, 1_000, metrics, transactions);
     }
 }
